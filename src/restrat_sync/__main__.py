@@ -1,0 +1,3 @@
+from restrat_sync.cli import main
+
+raise SystemExit(main())

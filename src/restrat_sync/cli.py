@@ -1,0 +1,203 @@
+"""The ``restrat-sync`` command line.
+
+Exit codes: 0 ok, 1 anything else, 2 config error, 3 connection or credential error. Errors
+that restrat-sync understands print as one clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from restrat_sync import __version__
+from restrat_sync.errors import RestratError
+from restrat_sync.http import RedactingFilter
+
+log = logging.getLogger("restrat_sync")
+
+Command = Callable[[argparse.Namespace], int]
+
+PENDING = {
+    "sync": "pull issues and changelogs from Jira into the local cache, incrementally",
+    "metrics": "compute alignment, decision lag, flow, pivot and predictability metrics",
+    "publish": "publish the dashboard pages to Confluence",
+    "run": "run the scheduled worker: sync, metrics and publishing on their schedules",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        code: int = args.func(args)
+    except RestratError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restrat-sync",
+        description=(
+            "Connects strategy to execution: reads Jira, rebuilds the strategy-to-execution "
+            "graph, computes alignment and flow metrics, and publishes Confluence dashboards."
+        ),
+        epilog="Exit codes: 0 ok, 1 other error, 2 config error, 3 connection or credentials.",
+    )
+    parser.add_argument("--version", action="version", version=f"restrat-sync {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_init(commands)
+    _add_check(commands)
+    for name, summary in PENDING.items():
+        pending = commands.add_parser(name, help=summary, description=summary)
+        pending.set_defaults(func=_pending(name))
+    _add_demo(commands)
+    _add_sandbox(commands)
+    return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Libraries (atlassian-python-api logs curl commands with headers) log through this handler
+    # too, so redaction sits on the handler rather than on one logger.
+    handler.addFilter(RedactingFilter(_secrets_from_env()))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _secrets_from_env() -> list[str]:
+    import os
+
+    return [v for k, v in os.environ.items() if k.startswith("RESTRAT_") and "TOKEN" in k and v]
+
+
+def _pending(name: str) -> Command:
+    def command(_: argparse.Namespace) -> int:
+        print(f"restrat-sync {name}: not available yet in {__version__} (planned: {PENDING[name]})")
+        return 2
+
+    return command
+
+
+# --- init ----------------------------------------------------------------------------------------
+
+
+def _add_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = commands.add_parser(
+        "init",
+        help="write a starter config/ and jql/ to edit",
+        description="Write a commented starter config/restrat.yaml and jql/*.jql into DIR. "
+        "Existing files are never overwritten: if any is present, nothing is written.",
+    )
+    init.add_argument("directory", nargs="?", default=".", type=Path, help="default: .")
+    init.set_defaults(func=_run_init)
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from restrat_sync.starter import write_starter
+
+    written = write_starter(args.directory)
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"next: edit {args.directory / 'config/restrat.yaml'} and the JQL files, set "
+        "RESTRAT_JIRA_URL, RESTRAT_JIRA_USER and RESTRAT_JIRA_TOKEN, then run `restrat-sync check`"
+    )
+    return 0
+
+
+# --- check ---------------------------------------------------------------------------------------
+
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check",
+        help="validate config/ and jql/, and the connection to Jira and Confluence",
+        description="Validate the config offline (targets, flow states, JQL files, cron, time "
+        "zone). When RESTRAT_JIRA_URL (or jira.url) is set, also check the connection and "
+        "credentials, detect the Jira flavour, have Jira validate every JQL file and count its "
+        "matches, discover the story points / Epic Link / Parent Link fields, and list statuses "
+        "with no explicit flow-state mapping. Likewise the Confluence space, when its URL is set.",
+    )
+    check.add_argument(
+        "--config", type=Path, help="config file (default: RESTRAT_CONFIG or config/restrat.yaml)"
+    )
+    check.add_argument("--offline", action="store_true", help="do not contact Jira or Confluence")
+    check.set_defaults(func=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from restrat_sync.check import CheckReport, format_report, run_check
+    from restrat_sync.config import load_config
+    from restrat_sync.http import create_session
+    from restrat_sync.settings import load_settings
+
+    settings = load_settings()
+    loaded = load_config(args.config or settings.config)
+    if args.offline:
+        report = CheckReport(config=loaded)
+    else:
+        report = run_check(loaded, settings, create_session())
+    print("\n".join(format_report(report)))
+    return 0
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run restrat-sync against the embedded sandbox and show what it finds",
+        description="Start the embedded Jira + Confluence sandbox with a generated portfolio, "
+        "write a config pointing at it, and run restrat-sync against it. Needs no network.",
+    )
+    demo.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
+    demo.add_argument("--dataset", default="small", help="small, medium, large or a JSON file")
+    demo.add_argument("--serve", action="store_true", help="keep the sandbox running afterwards")
+    demo.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from restrat_sync.demo import run_demo
+
+    return run_demo(flavor=args.flavor, dataset=args.dataset, serve=args.serve)
+
+
+# --- sandbox -------------------------------------------------------------------------------------
+
+
+def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from restrat_sync.sandbox.cli import add_sandbox_arguments
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve a local Jira + Confluence stand-in for trials and tests",
+        description="Serve a local stand-in for Jira (at /) and Confluence (at /wiki) that "
+        "speaks their REST APIs, with a generated portfolio. It prints its URLs and "
+        "credentials. Admin endpoints: GET/DELETE /_sandbox/stats, POST /_sandbox/reset.",
+    )
+    add_sandbox_arguments(sandbox)
+    sandbox.set_defaults(func=_run_sandbox)
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from restrat_sync.sandbox.cli import serve_sandbox
+
+    return serve_sandbox(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

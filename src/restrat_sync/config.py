@@ -1,0 +1,475 @@
+"""The typed config that admins edit: ``config/restrat.yaml`` plus one JQL file per mapping.
+
+``load_config`` reads the YAML, validates it with pydantic and reads every JQL file. Every
+problem is reported at once, each naming the file, the field path and, where the YAML parser
+knows it, the line, e.g.::
+
+    config/restrat.yaml:41: themes[2].target: targets sum to 0.95 in 2026-Q4, not 1
+
+Nothing here does network I/O; ``check`` validates the JQL with Jira separately.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from restrat_sync.errors import ConfigError
+
+FlowState = Literal["new", "active", "waiting", "done", "cancelled"]
+FlowCategory = Literal["feature", "defect", "risk", "debt"]
+EffortMeasure = Literal["active_days", "story_points", "items"]
+KeyResultMeasure = Literal["done_count", "count", "points_done"]
+Flavor = Literal["auto", "cloud", "datacenter"]
+
+TARGET_TOLERANCE = 0.001
+QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+THEME_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
+
+
+class Strict(BaseModel):
+    # Unknown keys are typos more often than not; reject them so an admin hears about it.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JiraFields(Strict):
+    """Custom field ids. Leave empty to discover them from Jira's field list."""
+
+    story_points: str | None = None
+    epic_link: str | None = None
+    parent_link: str | None = None
+
+
+class JiraConfig(Strict):
+    url: str | None = None
+    flavor: Flavor = "auto"
+    fields: JiraFields = JiraFields()
+
+
+class JiraMacro(Strict):
+    server: str = "System JIRA"
+    server_id: str | None = None
+
+
+class ConfluenceConfig(Strict):
+    url: str | None = None
+    space: str = "PORT"
+    parent_page: str = "Strategy execution"
+    title_prefix: str = ""
+    jira_macro: JiraMacro = JiraMacro()
+
+
+def check_target(value: Target) -> Target:
+    shares = value.values() if isinstance(value, dict) else [value]
+    for quarter in value if isinstance(value, dict) else []:
+        if not QUARTER.match(quarter):
+            raise ValueError(f"{quarter!r} is not a quarter like 2026-Q4")
+    if any(not 0 <= share <= 1 for share in shares):
+        raise ValueError("a target is a share of effort between 0 and 1")
+    return value
+
+
+class KeyResult(Strict):
+    name: str = Field(min_length=1)
+    jql: str  # a file name inside jql_dir
+    target: float = Field(gt=0)
+    measure: KeyResultMeasure = "done_count"
+
+
+def _parse_target(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | dict):
+        raise ValueError("a target is a number, or a mapping from quarter (2026-Q4) to number")
+    if isinstance(value, dict):
+        for quarter, share in value.items():
+            if isinstance(share, bool) or not isinstance(share, int | float):
+                raise ValueError(f"the target for {quarter} must be a number")
+        return {str(quarter): float(share) for quarter, share in value.items()}
+    return float(value)
+
+
+Target = Annotated[float | dict[str, float], BeforeValidator(_parse_target)]
+
+
+class Theme(Strict):
+    key: str
+    name: str = Field(min_length=1)
+    jql: str  # a file name inside jql_dir selecting the theme's anchor items
+    target: Target
+    key_results: list[KeyResult] = []
+
+    @field_validator("key")
+    @classmethod
+    def _key_shape(cls, value: str) -> str:
+        if not THEME_KEY.match(value):
+            raise ValueError("must be upper case letters, digits or _, starting with a letter")
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _target_shape(cls, value: Target) -> Target:
+        return check_target(value)
+
+    def target_for(self, quarter: str) -> float:
+        return target_in(self.target, quarter)
+
+
+class LinkRule(Strict):
+    """Follow issue links of this type: an issue holding the link in ``direction`` inherits the
+    theme of the issue at the other end (e.g. an epic that *implements* an initiative)."""
+
+    type: str
+    direction: Literal["outward", "inward"] = "outward"
+
+
+class Hierarchy(Strict):
+    # Used only where Jira gives no issuetype.hierarchyLevel (older Data Center).
+    levels: dict[str, int] = {
+        "Sub-task": -1,
+        "Story": 0,
+        "Task": 0,
+        "Bug": 0,
+        "Epic": 1,
+        "Initiative": 2,
+    }
+    flow_level: int = 0
+    links: list[LinkRule] = []
+
+
+class FlowDistribution(Strict):
+    issue_types: dict[str, FlowCategory] = {"Bug": "defect"}
+    labels: dict[str, FlowCategory] = {
+        "tech-debt": "debt",
+        "debt": "debt",
+        "security": "risk",
+        "risk": "risk",
+        "compliance": "risk",
+    }
+    default: FlowCategory = "feature"
+
+
+class Decision(Strict):
+    min_level: int = 1
+    statuses: list[str] = []
+    alert_days: int = Field(default=14, ge=1)
+
+
+class Effort(Strict):
+    measure: EffortMeasure = "active_days"
+
+
+class Schedule(Strict):
+    sync: str = "*/15 * * * *"
+    reconcile: str = "30 2 * * *"
+    weekly: str = "0 7 * * mon"
+    monthly: str = "0 7 1 * *"
+    quarterly: str = "0 7 1 1,4,7,10 *"
+
+    @field_validator("sync", "reconcile", "weekly", "monthly", "quarterly")
+    @classmethod
+    def _cron_parses(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a cron expression: {exc}") from exc
+        return value
+
+
+class SyncOptions(Strict):
+    scope_jql: str | None = None  # a file name inside jql_dir; optional
+    overlap_minutes: int = Field(default=5, ge=0, le=1440)
+
+
+class Config(Strict):
+    jira: JiraConfig = JiraConfig()
+    confluence: ConfluenceConfig = ConfluenceConfig()
+    jql_dir: str = "../jql"
+    sync: SyncOptions = SyncOptions()
+    timezone: str = "UTC"
+    # Declared before themes so that the themes validator can see it.
+    unaligned_target: Target = 0.0
+    themes: Annotated[list[Theme], Field(min_length=1)]
+    hierarchy: Hierarchy = Hierarchy()
+    status_map: dict[str, FlowState] = {}
+    flow_distribution: FlowDistribution = FlowDistribution()
+    decision: Decision = Decision()
+    effort: Effort = Effort()
+    schedule: Schedule = Schedule()
+
+    @field_validator("unaligned_target")
+    @classmethod
+    def _unaligned_shape(cls, value: Target) -> Target:
+        return check_target(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("themes")
+    @classmethod
+    def _themes_consistent(cls, themes: list[Theme], info: ValidationInfo) -> list[Theme]:
+        keys = [theme.key for theme in themes]
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        if duplicates:
+            raise ValueError(f"theme keys must be unique; repeated: {', '.join(duplicates)}")
+        if "unaligned_target" in info.data:  # else its own error is already reported
+            check_targets_sum(themes, info.data["unaligned_target"])
+        return themes
+
+    def target_quarters(self) -> list[str]:
+        return target_quarters(self.themes, self.unaligned_target)
+
+    def planned_shares(self, quarter: str) -> dict[str, float]:
+        return planned_shares(self.themes, self.unaligned_target, quarter)
+
+    def theme(self, key: str) -> Theme:
+        return next(theme for theme in self.themes if theme.key == key)
+
+
+UNALIGNED = "UNALIGNED"
+BASE_QUARTER = "0000-Q1"  # stands for "any quarter" when no target is per-quarter
+
+
+def target_quarters(themes: list[Theme], unaligned: Target) -> list[str]:
+    """Every quarter at which some target changes (the base quarter when none does)."""
+    quarters: set[str] = set()
+    for target in [theme.target for theme in themes] + [unaligned]:
+        if isinstance(target, dict):
+            quarters.update(target)
+    return sorted(quarters, key=quarter_index) or [BASE_QUARTER]
+
+
+def planned_shares(themes: list[Theme], unaligned: Target, quarter: str) -> dict[str, float]:
+    """Planned share per bucket (theme keys plus ``UNALIGNED``) in force in ``quarter``."""
+    shares = {theme.key: theme.target_for(quarter) for theme in themes}
+    shares[UNALIGNED] = target_in(unaligned, quarter)
+    return shares
+
+
+def check_targets_sum(themes: list[Theme], unaligned: Target) -> None:
+    for quarter in target_quarters(themes, unaligned):
+        total = sum(planned_shares(themes, unaligned, quarter).values())
+        if abs(total - 1) > TARGET_TOLERANCE:
+            where = "" if quarter == BASE_QUARTER else f" in {quarter}"
+            raise ValueError(
+                f"themes' targets plus unaligned_target sum to {total:.3f}{where}, not 1 (±0.001)"
+            )
+
+
+def target_in(target: Target, quarter: str) -> float:
+    """The target in force in ``quarter``: the latest one at or before it.
+
+    Before its first quarter a per-quarter target holds its earliest value, so that every
+    period has a complete plan; write ``2026-Q1: 0`` to say a theme starts later.
+    """
+    if not isinstance(target, dict):
+        return target
+    ordered = sorted(target, key=quarter_index)
+    applicable = [q for q in ordered if quarter_index(q) <= quarter_index(quarter)]
+    return target[applicable[-1] if applicable else ordered[0]]
+
+
+def quarter_index(quarter: str) -> int:
+    match = QUARTER.match(quarter)
+    if not match:
+        raise ValueError(f"{quarter!r} is not a quarter like 2026-Q4")
+    return int(match.group(1)) * 4 + int(match.group(2)) - 1
+
+
+def quarter_of(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+# --- Loading: YAML with line numbers, JQL files, one error list --------------------------------
+
+YamlPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class JqlFile:
+    name: str  # as written in the config, relative to jql_dir
+    path: Path
+    query: str  # comments removed, whitespace folded
+    used_by: str  # the field path that names it, e.g. "themes[0].jql"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One JQL mapping whose membership is tracked: a theme, a key result or the sync scope."""
+
+    key: str  # "theme:GROWTH", "kr:GROWTH:0", "scope"
+    label: str
+    jql: JqlFile
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    path: Path
+    config: Config
+    jql: dict[str, JqlFile]  # by name
+
+    def theme_jql(self, theme: Theme) -> JqlFile:
+        return self.jql[theme.jql]
+
+    def mappings(self) -> list[Mapping]:
+        found = []
+        for theme in self.config.themes:
+            found.append(Mapping(f"theme:{theme.key}", theme.name, self.jql[theme.jql]))
+            for index, result in enumerate(theme.key_results):
+                label = f"{theme.key} key result: {result.name}"
+                found.append(Mapping(f"kr:{theme.key}:{index}", label, self.jql[result.jql]))
+        if self.config.sync.scope_jql:
+            found.append(Mapping("scope", "sync scope", self.jql[self.config.sync.scope_jql]))
+        return found
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate ``path`` and the JQL files it names; raise ConfigError listing every
+    problem."""
+    text = _read(path)
+    data, lines = _parse_yaml(path, text)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(path, lines, error) for error in exc.errors()]) from None
+    jql_dir = (path.parent / config.jql_dir).resolve()
+    problems: list[str] = []
+    files: dict[str, JqlFile] = {}
+    for field_path, name in _jql_references(config):
+        where = f"{path}:{_line_of(lines, field_path)}: {format_path(field_path)}"
+        try:
+            files.setdefault(name, read_jql_file(jql_dir, name, format_path(field_path)))
+        except ConfigError as exc:
+            problems.extend(f"{where}: {problem}" for problem in exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(path=path, config=config, jql=files)
+
+
+def read_jql_file(jql_dir: Path, name: str, used_by: str) -> JqlFile:
+    path = jql_dir / name
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ConfigError([f"{name!r} must be a file name inside {jql_dir}"])
+    if not path.is_file():
+        raise ConfigError([f"JQL file {path} does not exist"])
+    query = strip_jql_comments(path.read_text(encoding="utf-8"))
+    if not query:
+        raise ConfigError([f"JQL file {path} holds no query (only comments or blank lines)"])
+    return JqlFile(name=name, path=path, query=query, used_by=used_by)
+
+
+def strip_jql_comments(text: str) -> str:
+    """Drop ``--`` comments (outside quoted strings) and fold whitespace into single spaces."""
+    out: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\" and index + 1 < len(text):
+                out.append(text[index : index + 2])
+                index += 2
+                continue
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif text.startswith("--", index):
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
+            continue
+        out.append(char)
+        index += 1
+    return " ".join("".join(out).split())
+
+
+def format_path(field_path: YamlPath) -> str:
+    text = ""
+    for part in field_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _jql_references(config: Config) -> list[tuple[YamlPath, str]]:
+    refs: list[tuple[YamlPath, str]] = []
+    for index, theme in enumerate(config.themes):
+        refs.append((("themes", index, "jql"), theme.jql))
+        for kr_index, result in enumerate(theme.key_results):
+            refs.append((("themes", index, "key_results", kr_index, "jql"), result.jql))
+    if config.sync.scope_jql:
+        refs.append((("sync", "scope_jql"), config.sync.scope_jql))
+    return refs
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: config file not found (set RESTRAT_CONFIG or run `restrat-sync init`)"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc}"]) from None
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[YamlPath, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
+        raise ConfigError([f"{path}:{line}: not valid YAML: {exc.problem}"]) from None
+    if not isinstance(data, dict) or node is None:
+        raise ConfigError([f"{path}:1: the config must be a mapping of keys to values"])
+    lines: dict[YamlPath, int] = {}
+    _index_lines(node, (), lines)
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, here: YamlPath, lines: dict[YamlPath, int]) -> None:
+    lines[here] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = (*here, str(key.value))
+            lines[path] = key.start_mark.line + 1
+            _index_lines(value, path, lines)
+            lines[path] = key.start_mark.line + 1  # the key's line, not its value's
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, (*here, index), lines)
+
+
+def _line_of(lines: dict[YamlPath, int], field_path: YamlPath) -> int:
+    for end in range(len(field_path), -1, -1):
+        if field_path[:end] in lines:
+            return lines[field_path[:end]]
+    return 1
+
+
+def _describe(path: Path, lines: dict[YamlPath, int], error: Any) -> str:
+    field_path: YamlPath = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; docs/config.md lists every key)"
+    elif error["type"] == "missing":
+        message = "required but missing"
+    return f"{path}:{_line_of(lines, field_path)}: {format_path(field_path)}: {message}"

@@ -1,0 +1,7 @@
+"""The Confluence gateway: the only code that talks to Confluence."""
+
+from __future__ import annotations
+
+from restrat_sync.confluence.gateway import ConfluenceGateway, connect_confluence
+
+__all__ = ["ConfluenceGateway", "connect_confluence"]

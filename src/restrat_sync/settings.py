@@ -1,0 +1,103 @@
+"""Runtime settings from ``RESTRAT_*`` environment variables and a secrets directory.
+
+Secrets (tokens) are ``SecretStr``: they print as ``**********`` and are unwrapped only where a
+request is authenticated. A secrets directory holds one file per setting, named like the
+variable (``restrat_jira_token``), as Docker and Kubernetes mount secrets; its location is
+``RESTRAT_SECRETS_DIR``, or ``/run/secrets`` when that exists.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from restrat_sync.errors import ConfigError
+
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RESTRAT_", extra="ignore")
+
+    config: Path = Path("config/restrat.yaml")
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_token: SecretStr | None = None
+    confluence_url: str | None = None
+    confluence_user: str | None = None
+    confluence_token: SecretStr | None = None
+
+    @field_validator("jira_url", "confluence_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        """The cache's SQLAlchemy URL: RESTRAT_DATABASE_URL, else SQLite in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'restrat.db'}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate to one service: Basic with a user, else Bearer (a Data Center PAT)."""
+
+    user: str | None
+    token: SecretStr | None
+
+    def __repr__(self) -> str:
+        return f"Credentials(user={self.user!r}, token={'set' if self.token else 'missing'})"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings; a bad value raises ConfigError naming the variable."""
+    env = os.environ if environ is None else environ
+    secrets_dir = _secrets_dir(env)
+    try:
+        if environ is None:
+            # pydantic-settings' init-only option, unknown to the type checker.
+            return Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
+        # An explicit mapping (tests) must not be mixed with the process environment.
+        values = {
+            k[len("RESTRAT_") :].lower(): v for k, v in env.items() if k.startswith("RESTRAT_")
+        }
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = [
+            f"RESTRAT_{'_'.join(str(p) for p in error['loc']).upper()}: "
+            + str(error["msg"]).removeprefix("Value error, ")
+            for error in exc.errors()
+        ]
+        raise ConfigError(problems) from None
+
+
+def _secrets_dir(env: Mapping[str, str]) -> Path | None:
+    named = env.get("RESTRAT_SECRETS_DIR")
+    if named:
+        path = Path(named)
+        if not path.is_dir():
+            raise ConfigError([f"RESTRAT_SECRETS_DIR: {path} is not a directory"])
+        return path
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+
+
+def jira_credentials(settings: Settings) -> Credentials:
+    return Credentials(settings.jira_user, settings.jira_token)
+
+
+def confluence_credentials(settings: Settings) -> Credentials:
+    """Confluence credentials, defaulting to Jira's (one Atlassian account serves both)."""
+    if settings.confluence_token is not None:
+        return Credentials(settings.confluence_user, settings.confluence_token)
+    return Credentials(settings.confluence_user or settings.jira_user, settings.jira_token)
