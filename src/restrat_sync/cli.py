@@ -14,11 +14,14 @@ from pathlib import Path
 
 from restrat_sync import __version__
 from restrat_sync.errors import RestratError
-from restrat_sync.http import RedactingFilter
+from restrat_sync.http import RedactingFilter, RetryPolicy
 
 log = logging.getLogger("restrat_sync")
 
 Command = Callable[[argparse.Namespace], int]
+
+# A person is waiting on `check`: retry briefly, then say what is wrong.
+INTERACTIVE_POLICY = RetryPolicy(max_attempts=3, max_total_seconds=30, initial_wait=1, max_wait=5)
 
 PENDING = {
     "sync": "pull issues and changelogs from Jira into the local cache, incrementally",
@@ -149,7 +152,7 @@ def _run_check(args: argparse.Namespace) -> int:
     if args.offline:
         report = CheckReport(config=loaded)
     else:
-        report = run_check(loaded, settings, create_session())
+        report = run_check(loaded, settings, create_session(INTERACTIVE_POLICY))
     print("\n".join(format_report(report)))
     return 0
 

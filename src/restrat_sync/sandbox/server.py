@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 DEFAULT_USER = "sandbox@example.com"
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - a well-known test credential, printed at start
 FLAVORS = ("cloud", "datacenter")
+# Human-facing HTML views (the rendered Confluence pages). Real Confluence puts them behind a
+# login form, not REST auth; the sandbox serves them openly on loopback so a browser (and the
+# demo's preview) can show them. The REST API is never exempt.
+PUBLIC_VIEW_PREFIX = "/wiki/spaces/"
 
 
 @dataclass
@@ -117,7 +121,8 @@ class SandboxApp:
         admin = route.name.startswith("/_sandbox/")
         if not admin:
             self.state.count(f"{request.method} {route.name}")
-            refusal = self._refusal(request)
+            public = request.method == "GET" and route.name.startswith(PUBLIC_VIEW_PREFIX)
+            refusal = None if public else self._refusal(request)
             if refusal is not None:
                 return refusal
         try:
@@ -256,7 +261,7 @@ def _make_handler(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s - %s", self.address_string(), format % args)
 
     return Handler
@@ -271,7 +276,8 @@ class SandboxServer:
         self._httpd = ThreadingHTTPServer((options.host, options.port), _make_handler(app))
         self._httpd.daemon_threads = True
         host, port = self._httpd.server_address[:2]
-        app.state.base_url = f"http://{host}:{port}"
+        host_text = host.decode() if isinstance(host, bytes) else host
+        app.state.base_url = f"http://{host_text}:{port}"
         self._thread: threading.Thread | None = None
 
     @property

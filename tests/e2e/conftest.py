@@ -1,0 +1,35 @@
+"""End-to-end fixtures: a sandbox per flavour, on loopback, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sync.settings import Settings
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)  # fixed, so every run sees the same portfolio
+
+
+@pytest.fixture(scope="module", params=["cloud", "datacenter"])
+def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """A started sandbox with the small dataset, one per flavour."""
+    server = create_sandbox(SandboxOptions(flavor=request.param, port=0), "small", NOW)
+    with server:
+        yield server
+
+
+def settings_for(server: SandboxServer, workdir: Path, token: str | None = None) -> Settings:
+    options = server.state.options
+    return Settings(
+        config=workdir / "config" / "restrat.yaml",
+        data_dir=workdir / "data",
+        jira_url=server.url,
+        jira_user=options.user,
+        jira_token=SecretStr(token or options.token),
+        confluence_url=f"{server.url}/wiki",
+    )

@@ -1,0 +1,116 @@
+"""`check` and `demo` against the sandbox, both flavours, over HTTP on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from restrat_sync.check import format_report, run_check
+from restrat_sync.cli import main
+from restrat_sync.config import load_config
+from restrat_sync.demo import run_demo
+from restrat_sync.errors import CredentialsRejected, JqlRejected
+from restrat_sync.http import RetryPolicy, create_session
+from restrat_sync.sandbox import SandboxServer
+from restrat_sync.sandbox.jql import JqlContext, search
+from tests.e2e.conftest import settings_for
+
+FAST = RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.01)
+
+
+def test_check_detects_flavour_validates_jql_and_counts(
+    sandbox: SandboxServer, config_dir: Path
+) -> None:
+    """check finds the flavour, accepts every JQL file and counts what the sandbox holds."""
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    report = run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+    assert report.jira is not None
+    assert report.jira.flavor == sandbox.state.flavor
+    portfolio = sandbox.state.portfolio
+    ctx = JqlContext(portfolio, sandbox.state.caller(), portfolio.now)
+    for name, jql in loaded.jql.items():
+        assert report.jira.matches[name] == len(search(ctx, jql.query)), name
+    for theme in loaded.config.themes:
+        assert report.jira.matches[theme.jql] > 0, f"{theme.key} selects nothing in the sandbox"
+    assert report.confluence is not None
+    assert report.confluence.space_found
+
+
+def test_check_discovers_the_flavours_custom_fields(
+    sandbox: SandboxServer, config_dir: Path
+) -> None:
+    """Story points everywhere; Epic Link and Parent Link on Data Center only."""
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    report = run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+    assert report.jira is not None
+    fields = report.jira.fields
+    assert fields.story_points
+    if sandbox.state.flavor == "datacenter":
+        assert fields.epic_link
+        assert fields.parent_link
+
+
+def test_check_lists_statuses_without_a_mapping(sandbox: SandboxServer, config_dir: Path) -> None:
+    """Statuses absent from status_map are listed with the state their category gives."""
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    report = run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+    assert report.jira is not None
+    listed = {s.name: s.state for s in report.jira.unmapped_statuses}
+    assert listed["In Progress"] == "active"
+    assert listed["Done"] == "done"
+    assert "Blocked" not in listed  # mapped explicitly in the example config
+    text = "\n".join(format_report(report))
+    assert "In Progress (indeterminate -> active)" in text
+
+
+def test_check_names_every_jql_file_jira_rejects(sandbox: SandboxServer, config_dir: Path) -> None:
+    """Invalid JQL is reported per file, with Jira's own message, as a config error."""
+    (config_dir / "jql" / "scope.jql").write_text("project in (PAY, \n", encoding="utf-8")
+    (config_dir / "jql" / "kr-gdpr-open.jql").write_text("nosuchfield = 1\n", encoding="utf-8")
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    with pytest.raises(JqlRejected) as caught:
+        run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+    problems = caught.value.problems
+    assert len(problems) == 2
+    assert any("scope.jql" in p and "sync.scope_jql" in p for p in problems)
+    assert any("kr-gdpr-open.jql" in p and "nosuchfield" in p for p in problems)
+
+
+def test_wrong_token_is_a_credentials_error(sandbox: SandboxServer, config_dir: Path) -> None:
+    """The sandbox answers 401 like Jira; check says which settings to fix."""
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    settings = settings_for(sandbox, config_dir, token="wrong")
+    with pytest.raises(CredentialsRejected, match="RESTRAT_JIRA_TOKEN"):
+        run_check(loaded, settings, create_session(FAST))
+
+
+def test_check_command_exits_0_against_the_sandbox(
+    sandbox: SandboxServer,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`restrat-sync check` with the README's environment variables succeeds."""
+    options = sandbox.state.options
+    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
+    monkeypatch.setenv("RESTRAT_JIRA_URL", sandbox.url)
+    monkeypatch.setenv("RESTRAT_JIRA_USER", options.user)
+    monkeypatch.setenv("RESTRAT_JIRA_TOKEN", options.token)
+    monkeypatch.setenv("RESTRAT_CONFLUENCE_URL", f"{sandbox.url}/wiki")
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert f"{sandbox.state.flavor}" in out
+    assert options.token not in out
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_demo_prints_counts_and_exits_0(flavor: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo runs check against a fresh sandbox and prints counts by type and category."""
+    assert run_demo(flavor=flavor) == 0
+    out = capsys.readouterr().out
+    assert "$ restrat-sync check" in out
+    assert "theme-growth.jql" in out
+    assert "Initiative" in out
+    assert "In Progress" in out
+    assert "demo finished" in out

@@ -1,0 +1,115 @@
+"""The command line: help, init, offline check, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from restrat_sync.cli import build_parser, main
+from restrat_sync.http import RetryPolicy
+
+COMMANDS = ["init", "check", "sync", "metrics", "publish", "run", "demo", "sandbox"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`restrat-sync COMMAND --help` prints a description and exits 0."""
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert f"restrat-sync {command}" in out
+    assert len(out.splitlines()) >= 4
+
+
+def test_top_level_help_lists_every_command() -> None:
+    """The top-level help names every command and the exit codes."""
+    text = build_parser().format_help()
+    for command in COMMANDS:
+        assert command in text
+    assert "Exit codes" in text
+
+
+def test_init_writes_a_config_that_passes_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """init writes config/ and jql/, and an offline check of them succeeds."""
+    assert main(["init", str(tmp_path)]) == 0
+    assert (tmp_path / "config" / "restrat.yaml").is_file()
+    assert (tmp_path / "jql" / "theme-growth.jql").is_file()
+    monkeypatch.delenv("RESTRAT_JIRA_URL", raising=False)
+    assert main(["check", "--offline", "--config", str(tmp_path / "config/restrat.yaml")]) == 0
+    assert "OK (4 themes" in capsys.readouterr().out
+
+
+def test_init_refuses_to_overwrite_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An existing file stops init before it writes anything, with exit 1."""
+    (tmp_path / "jql").mkdir()
+    (tmp_path / "jql" / "scope.jql").write_text("mine", encoding="utf-8")
+    assert main(["init", str(tmp_path)]) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert not (tmp_path / "config").exists()
+    assert (tmp_path / "jql" / "scope.jql").read_text(encoding="utf-8") == "mine"
+
+
+def test_invalid_config_exits_2_with_the_file_and_field(
+    config_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config error is one clear message and exit code 2, no traceback."""
+    path = config_dir / "config" / "restrat.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("0.35", "0.5"), encoding="utf-8")
+    monkeypatch.setenv("RESTRAT_CONFIG", str(path))
+    assert main(["check", "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {path}:" in err
+    assert "sum to 1.150" in err
+    assert "Traceback" not in err
+
+
+def test_bad_environment_setting_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A malformed URL in the environment names the variable."""
+    monkeypatch.setenv("RESTRAT_JIRA_URL", "jira.example.com")
+    assert main(["check", "--offline"]) == 2
+    assert "RESTRAT_JIRA_URL" in capsys.readouterr().err
+
+
+def test_unreachable_jira_exits_3(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing listening at the Jira URL is a connection error: exit 3."""
+    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
+    monkeypatch.setenv("RESTRAT_JIRA_URL", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setattr("restrat_sync.cli.INTERACTIVE_POLICY", RetryPolicy(max_attempts=1))
+    assert main(["check"]) == 3
+    assert "unreachable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["sync", "metrics", "publish", "run"])
+def test_commands_of_later_issues_say_so_and_exit_2(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Commands not built yet say so in one line."""
+    assert main([command]) == 2
+    assert "not available yet" in capsys.readouterr().out
+
+
+def test_console_script_runs_as_a_module() -> None:
+    """`python -m restrat_sync --version` works in a fresh process."""
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    done = subprocess.run(
+        [sys.executable, "-m", "restrat_sync", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("restrat-sync ")
