@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,13 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, token={'set' if self.token else 'missing'})"
+
+    def library_auth(self) -> dict[str, Any]:
+        """Keyword arguments for atlassian-python-api's constructors."""
+        token = self.token.get_secret_value() if self.token else None
+        if self.user:
+            return {"username": self.user, "password": token}
+        return {"token": token}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from restrat_sync.demo import sandbox_settings
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.settings import Settings
 
@@ -24,12 +25,8 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
 
 
 def settings_for(server: SandboxServer, workdir: Path, token: str | None = None) -> Settings:
-    options = server.state.options
-    return Settings(
-        config=workdir / "config" / "restrat.yaml",
-        data_dir=workdir / "data",
-        jira_url=server.url,
-        jira_user=options.user,
-        jira_token=SecretStr(token or options.token),
-        confluence_url=f"{server.url}/wiki",
-    )
+    """The demo's settings for ``server``, optionally with another token."""
+    settings = sandbox_settings(server, workdir)
+    if token is None:
+        return settings
+    return settings.model_copy(update={"jira_token": SecretStr(token)})

@@ -51,16 +51,13 @@ def _answer(response: requests.Response, where: str) -> Any:
 def connect_confluence(
     url: str, credentials: Credentials, session: RetryingSession
 ) -> ConfluenceGateway:
-    token = credentials.token.get_secret_value() if credentials.token else None
-    auth: dict[str, Any] = (
-        {"username": credentials.user, "password": token} if credentials.user else {"token": token}
-    )
+    # v1 methods need cloud=False even on Cloud; the library's own retries stay off.
     client = Confluence(  # type: ignore[no-untyped-call]
         url=url,
         session=session,
         cloud=False,
         backoff_and_retry=False,
         retry_with_header=False,
-        **auth,
+        **credentials.library_auth(),
     )
     return ConfluenceGateway(url, client)

@@ -184,10 +184,6 @@ def connect_jira(
 
 
 def _client(url: str, credentials: Credentials, session: RetryingSession, cloud: bool) -> Jira:
-    token = credentials.token.get_secret_value() if credentials.token else None
-    auth: dict[str, Any] = (
-        {"username": credentials.user, "password": token} if credentials.user else {"token": token}
-    )
     # The library's own retries would stack on ours: switch both of its mechanisms off.
     return Jira(
         url=url,
@@ -195,5 +191,5 @@ def _client(url: str, credentials: Credentials, session: RetryingSession, cloud:
         cloud=cloud,
         backoff_and_retry=False,
         retry_with_header=False,
-        **auth,
+        **credentials.library_auth(),
     )

@@ -59,11 +59,10 @@ STATUSES = (
     Status("10012", "Fertig", "done"),
 )
 STATUS_IDS = {status.name: status.id for status in STATUSES}
-# Jira's resolution ids; the model keeps no resolution catalogue, only these two are used.
-RESOLUTION_IDS = {"Done": "10000", "Won't Do": "10001"}
 
 PRIORITIES = tuple(
-    Priority(str(n), name) for n, name in enumerate(("Highest", "High", "Medium", "Low", "Lowest"), 1)
+    Priority(str(n), name)
+    for n, name in enumerate(("Highest", "High", "Medium", "Low", "Lowest"), 1)
 )
 PRIORITY_IDS = {priority.name: priority.id for priority in PRIORITIES}
 
@@ -73,7 +72,105 @@ LINK_TYPES = (
     LinkType("10006", "Implements", "is implemented by", "implements"),
 )
 
+# Jira Software's Rank field; Cloud sites share this id. Re-ranking fills real changelogs.
+RANK_FIELD_ID = "customfield_10019"
+
 THEMES = ("theme-growth", "theme-reliability", "theme-experience", "theme-compliance")
+
+# Epic labels per delivery project; repeats make a label more common there.
+EPIC_LABELS = {
+    "PAY": ("checkout", "checkout", "checkout", "billing", "performance", "gdpr"),
+    "MOB": ("onboarding", "onboarding", "search", "notifications", "accessibility", "performance"),
+    "DATA": ("gdpr", "search", "performance", "api", "observability"),
+    "OPS": ("observability", "observability", "observability", "performance", "gdpr"),
+}
+EPIC_LABEL_VOCABULARY = ("checkout", "onboarding", "observability", "gdpr", "search", "performance")
+# Feature labels dilute the classification ones so most items stay "feature".
+WORK_LABELS = ("tech-debt", "debt", "security", "risk", "compliance", "frontend", "backend", "api")
+
+# Summaries: realistic-ish text, plus the hostile strings every size must contain.
+INITIATIVE_NAMES = {
+    "theme-growth": (
+        "Cross-border payments",
+        "Partner marketplace",
+        "Subscription billing",
+        "Referral programme",
+        "B2B self-serve",
+        "Expand into the Nordics",
+    ),
+    "theme-reliability": (
+        "99.95% availability",
+        "Zero-downtime deploys",
+        "Incident response overhaul",
+        "Database resilience",
+        "Observability platform",
+        "Capacity planning",
+    ),
+    "theme-experience": (
+        "Frictionless onboarding",
+        "Unified search",
+        "Mobile app redesign",
+        "Accessibility AA",
+        "Personalised home",
+        "Faster checkout UX",
+    ),
+    "theme-compliance": (
+        "GDPR data subject rights",
+        "PCI DSS 4.0",
+        "SOC 2 Type II",
+        "Data retention policy",
+        "Audit trail",
+        "EU AI Act readiness",
+    ),
+}
+TOPICS = {
+    "PAY": (
+        "card tokenisation", "refund flow", "3-D Secure challenge", "payout report",
+        "currency conversion", "invoice PDF", "webhook retries", "saved cards", "SEPA mandates",
+        "chargeback handling",
+    ),
+    "MOB": (
+        "login screen", "push notifications", "offline mode", "deep links", "dark mode",
+        "app start time", "biometric unlock", "search results", "onboarding carousel",
+        "settings page",
+    ),
+    "DATA": (
+        "event ingestion", "customer 360 table", "dbt models", "retention job", "PII masking",
+        "warehouse costs", "lineage graph", "Kafka consumers", "backfill tooling", "search index",
+    ),
+    "OPS": (
+        "alert routing", "Kubernetes upgrade", "backup restore drill", "SLO dashboards",
+        "log retention", "on-call rota", "TLS certificates", "CDN config", "runbooks",
+        "cost reports",
+    ),
+}  # fmt: skip
+VERBS = (
+    "Add", "Support", "Improve", "Refactor", "Migrate", "Validate", "Expose", "Document",
+    "Simplify", "Speed up", "Harden", "Clean up",
+)  # fmt: skip
+BUG_CONDITIONS = (
+    "the session expires", "the amount is zero", "the locale is de-DE", "two tabs are open",
+    "the network drops", "the user has no email", "daylight saving time starts",
+)  # fmt: skip
+SUBTASK_SUMMARIES = (
+    "Write tests", "Update API docs", "Code review fixes", "Add metrics", "Feature flag",
+    "QA on staging", "Translate strings", "Load test",
+)  # fmt: skip
+DESCRIPTIONS = (
+    "h3. Context\nAgreed in refinement; see the linked epic.",
+    "h3. Acceptance criteria\n* works on staging\n* documented in the runbook",
+    "Steps to reproduce:\n# open the page\n# wait\n# see the error",
+    "Needs a decision from the product owner before we start.",
+    "Out of scope: the legacy API.",
+)
+ADVERSARIAL_SUMMARIES = (
+    "<script>alert(1)</script>",
+    "Fix ]]> in CDATA",
+    "R&D &amp; \"quotes\" 'single'",
+    "Ship it 🚀🎉 with ünïcödé",
+    "תיקון באג בתשלום / إصلاح خطأ الدفع",
+    "Bell \x07 in the summary",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +187,24 @@ class Workflow:
 
 WORK_FLOW = Workflow("To Do", "In Progress", "In Review", "Blocked", "Done", "Won't Do")
 # A partly translated instance: the team renamed its own statuses but shares Blocked/Won't Do.
-LOCALISED_FLOW = Workflow("Zu erledigen", "In Arbeit", "In Prüfung", "Blocked", "Fertig", "Won't Do")
-# Initiatives and epics: Funnel -> Approved -> Committed are the portfolio decision statuses.
-DECISION_FLOW = Workflow("Funnel", "In Progress", "Approved", "Committed", "Done", "Cancelled")
+LOCALISED_FLOW = Workflow(
+    "Zu erledigen", "In Arbeit", "In Prüfung", "Blocked", "Fertig", "Won't Do"
+)
+# Initiatives and epics: Funnel -> Approved/Committed (the portfolio decisions) -> In Progress.
+FUNNEL, APPROVED, COMMITTED = "Funnel", "Approved", "Committed"
+IN_PROGRESS, DONE, CANCELLED = "In Progress", "Done", "Cancelled"
+
+# Jira's default resolutions (id, name), set by the workflow when work reaches "done". The
+# model keeps no resolution catalogue; only these two are used.
+DONE_RESOLUTION = ("10000", "Done")
+WONT_DO_RESOLUTION = ("10001", "Won't Do")
+# Done statuses meaning the work was dropped rather than finished.
+CANCELLING_STATUSES = frozenset({"Won't Do", CANCELLED})
+
+
+def resolution_for(status: str) -> tuple[str, str]:
+    """The resolution a done status sets: "Won't Do" for the cancelling ones, else "Done"."""
+    return WONT_DO_RESOLUTION if status in CANCELLING_STATUSES else DONE_RESOLUTION
 
 
 def work_flow(project: str) -> Workflow:
@@ -136,13 +248,15 @@ def users(count: int) -> list[User]:
 
 def monthly_versions(project: str, start: datetime, now: datetime, first_id: int) -> list[Version]:
     """One release a month ("PAY 2026.3") from ``start`` to two months after ``now``."""
-    versions = []
+    versions: list[Version] = []
     year, month = start.year, start.month
     today = now.date()
     while (year, month) <= _add_months(today.year, today.month, 2):
         release = date(year, month, 28)
         name = f"{project} {year}.{month}"
-        versions.append(Version(str(first_id + len(versions)), name, project, release < today, release))
+        versions.append(
+            Version(str(first_id + len(versions)), name, project, release < today, release)
+        )
         year, month = _add_months(year, month, 1)
     return versions
 

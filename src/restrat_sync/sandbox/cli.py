@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from datetime import UTC, datetime
+from types import FrameType
 
 from restrat_sync.errors import ConfigError
 from restrat_sync.sandbox import (
@@ -84,11 +86,18 @@ def serve_sandbox(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise ConfigError([f"sandbox: {exc}"]) from None
     print("\n".join(describe(server)), flush=True)
-    print("serving until Ctrl-C", flush=True)
+    print("serving until Ctrl-C or SIGTERM", flush=True)
+    # SIGTERM (docker stop, systemd, CI teardown) ends the server like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+    print("sandbox stopped", flush=True)
     return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,8 +1,9 @@
-"""The sandbox's Confluence data: spaces, pages with version history, labels, attachments, properties.
+"""The sandbox's Confluence data: spaces, versioned pages, labels, attachments and properties.
 
 Every rule that a real Confluence enforces on writes lives here, so the REST layer in
 ``confluence_api`` only translates: titles are unique per space (ignoring case), an update must
-carry the current version + 1, storage must be well-formed, and deleted pages go to the trash
+carry the current version + 1, storage must be well-formed and is stored re-serialised (macros
+gain ``ac:macro-id``, as in Confluence), and deleted pages go to the trash
 (their children move up to the deleted page's parent, as in Confluence). All access goes through
 one re-entrant lock; callers that render several objects hold ``store.lock`` meanwhile.
 """
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from restrat_sync.sandbox.model import User
-from restrat_sync.sandbox.storage_xml import StorageError, check_storage
+from restrat_sync.sandbox.storage_xml import StorageError, check_storage, normalise_storage
 
 FIRST_CONTENT_ID = 65537  # Confluence-looking ids, deterministic per sandbox
 FIRST_SPACE_ID = 98305
@@ -233,8 +234,10 @@ class ConfluenceStore:
             self._check_title(space.key, title, None)
             parent = self._parent(space.key, parent_id, None)
             _check_body(body)
+            page_id = self._content_id()
+            body = normalise_storage(body, str(page_id))
             version = PageVersion(1, self.clock(), by, message, False, title, body)
-            page = Page(self._content_id(), space.key, parent, [version])
+            page = Page(page_id, space.key, parent, [version])
             page.position = page.id
             self.pages[page.id] = page
             return page
@@ -258,6 +261,7 @@ class ConfluenceStore:
                 page.parent_id = self._parent(page.space_key, change.parent_id, page)
             body = page.body if change.body is None else change.body
             _check_body(body)
+            body = normalise_storage(body, str(page.id))
             when = self.clock()
             number = change.version
             page.versions.append(
@@ -350,7 +354,9 @@ class ConfluenceStore:
             page.attachments.append(attachment)
             return attachment
 
-    def add_attachment_version(self, attachment: Attachment, upload: Upload, by: User) -> Attachment:
+    def add_attachment_version(
+        self, attachment: Attachment, upload: Upload, by: User
+    ) -> Attachment:
         with self.lock:
             attachment.versions.append((self.clock(), by, upload.data))
             attachment.media_type = upload.media_type

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from restrat_sync.sandbox.catalogue import DONE_RESOLUTION, RANK_FIELD_ID
 from restrat_sync.sandbox.model import (
+    PARENT_CHANGE,
     STATUS_CATEGORIES,
+    STORY_POINTS_CHANGE,
     ChangeItem,
     History,
     Issue,
+    LinkType,
     Portfolio,
     User,
 )
@@ -28,7 +33,6 @@ FieldRenderer = Callable[[Issue], Any]
 
 # What Jira puts in an issue's "expand" attribute: the expansions it could perform.
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
-DONE_RESOLUTION = ("10000", "Done")  # Jira's default resolution, set when work reaches "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +84,11 @@ _SYSTEM_FIELDS: tuple[tuple[str, str, Json], ...] = (
     ("resolutiondate", "Resolved", {"type": "datetime", "system": "resolutiondate"}),
     ("assignee", "Assignee", {"type": "user", "system": "assignee"}),
     ("reporter", "Reporter", {"type": "user", "system": "reporter"}),
-    ("issuelinks", "Linked Issues", {"type": "array", "items": "issuelinks",
-                                     "system": "issuelinks"}),
+    (
+        "issuelinks",
+        "Linked Issues",
+        {"type": "array", "items": "issuelinks", "system": "issuelinks"},
+    ),
     ("created", "Created", {"type": "datetime", "system": "created"}),
     ("updated", "Updated", {"type": "datetime", "system": "updated"}),
 )
@@ -89,8 +96,12 @@ _SYSTEM_FIELDS: tuple[tuple[str, str, Json], ...] = (
 
 def _custom_fields(flavor: str) -> list[tuple[str, str, Json]]:
     ids = flavour_fields(flavor)
-    custom = [
-        (ids.story_points, ids.story_points_name, {"type": "number", "custom": ids.story_points_type}),
+    custom: list[tuple[str, str, Json]] = [
+        (
+            ids.story_points,
+            ids.story_points_name,
+            {"type": "number", "custom": ids.story_points_type},
+        ),
         (ids.epic_link, "Epic Link", {"type": "any", "custom": EPIC_LINK_TYPE}),
     ]
     if ids.parent_link:
@@ -100,30 +111,50 @@ def _custom_fields(flavor: str) -> list[tuple[str, str, Json]]:
     return custom
 
 
+@cache
 def field_ids(flavor: str) -> tuple[str, ...]:
     """Every field id an issue of this flavour can carry, in catalogue order."""
     system = [field_id for field_id, _, _ in _SYSTEM_FIELDS]
-    if flavor == "cloud":
-        system.append("parent")  # Cloud's hierarchy field; Data Center shows it on sub-tasks
-    else:
-        system.append("parent")
-    return (*system, *(field_id for field_id, _, _ in _custom_fields(flavor)))
+    # "parent": Cloud's field for every hierarchy level; Data Center shows it on sub-tasks only.
+    return (*system, "parent", *(field_id for field_id, _, _ in _custom_fields(flavor)))
+
+
+def field_names(fields: tuple[str, ...], flavor: str) -> dict[str, str]:
+    """``expand=names``: the display name of each returned field, by id."""
+    names = {entry["id"]: entry["name"] for entry in field_catalogue(flavor)}
+    return {field_id: names[field_id] for field_id in fields}
+
+
+RANK_TYPE = "com.pyxis.greenhopper.jira:gh-lexo-rank"
 
 
 def field_catalogue(flavor: str) -> list[Json]:
     """The body of ``GET /rest/api/{2,3}/field`` for this flavour."""
-    entries = [_field_entry(fid, name, schema, False, flavor) for fid, name, schema in _SYSTEM_FIELDS]
+    entries = [
+        _field_entry(fid, name, schema, False, flavor) for fid, name, schema in _SYSTEM_FIELDS
+    ]
     # Cloud lists "parent" without a schema; it is how Cloud expresses every hierarchy level.
     entries.append(_field_entry("parent", "Parent", None, False, flavor))
     for field_id, name, schema in _custom_fields(flavor):
         entries.append(_field_entry(field_id, name, schema, True, flavor))
+    # Rank appears in changelogs (board reordering), so the catalogue names it; the model keeps
+    # no rank value, so issues never carry the field itself.
+    rank: Json = {"type": "any", "custom": RANK_TYPE, "customId": int(RANK_FIELD_ID[12:])}
+    entries.append(_field_entry(RANK_FIELD_ID, "Rank", rank, True, flavor))
     return entries
 
 
 def _field_entry(field_id: str, name: str, schema: Json | None, custom: bool, flavor: str) -> Json:
     clause = [field_id] if not custom else [f"cf[{field_id.rsplit('_', 1)[1]}]", name]
-    entry: Json = {"id": field_id, "name": name, "custom": custom, "orderable": True,
-                   "navigable": True, "searchable": True, "clauseNames": clause}
+    entry: Json = {
+        "id": field_id,
+        "name": name,
+        "custom": custom,
+        "orderable": True,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": clause,
+    }
     if flavor == "cloud":
         entry["key"] = field_id
     if schema is not None:
@@ -188,6 +219,7 @@ class IssueRenderer:
         self.flavor = flavor
         self.cloud = flavor == "cloud"
         self.ids = flavour_fields(flavor)
+        self.base_url = base_url
         self.root = f"{base_url}/rest/api/{api}"
         self.time_zone = next(iter(portfolio.users.values())).time_zone
         self._build_fragments()
@@ -197,38 +229,67 @@ class IssueRenderer:
 
     def _build_fragments(self) -> None:
         p = self.portfolio
-        self.statuses = {name: self._status(s.id, s.name, s.category)
-                         for name, s in p.statuses.items()}
-        self.types = {name: self._issuetype(t.id, t.name, t.hierarchy_level)
-                      for name, t in p.issue_types.items()}
-        self.projects = {key: {"self": f"{self.root}/project/{pr.id}", "id": pr.id, "key": key,
-                               "name": pr.name, "projectTypeKey": "software"}
-                         for key, pr in p.projects.items()}
-        self.priorities = {name: {"self": f"{self.root}/priority/{pr.id}", "id": pr.id,
-                                  "name": name} for name, pr in p.priorities.items()}
-        self.versions = {pk: self._version(v.id, v.name, v.released, v.release_date)
-                         for pk, v in p.versions.items()}
+        self.statuses = {n: self._status(s.id, n, s.category) for n, s in p.statuses.items()}
+        self.types = {
+            n: self._issuetype(t.id, n, t.hierarchy_level) for n, t in p.issue_types.items()
+        }
+        self.projects = {key: self._project(pr.id, key, pr.name) for key, pr in p.projects.items()}
+        self.priorities = {
+            name: {"self": f"{self.root}/priority/{pr.id}", "id": pr.id, "name": name}
+            for name, pr in p.priorities.items()
+        }
+        self.versions = {
+            pk: self._version(v.id, v.name, v.released, v.release_date)
+            for pk, v in p.versions.items()
+        }
         self.users = {aid: self.user(u) for aid, u in p.users.items()}
-        self.link_types = {name: {"id": lt.id, "name": name, "inward": lt.inward,
-                                  "outward": lt.outward, "self": f"{self.root}/issueLinkType/{lt.id}"}
-                           for name, lt in p.link_types.items()}
+        self.link_types = {name: self._link_type(lt) for name, lt in p.link_types.items()}
+
+    def _project(self, project_id: str, key: str, name: str) -> Json:
+        return {"self": f"{self.root}/project/{project_id}", "id": project_id, "key": key,
+                "name": name, "projectTypeKey": "software"}  # fmt: skip
+
+    def _link_type(self, link_type: LinkType) -> Json:
+        return {"id": link_type.id, "name": link_type.name, "inward": link_type.inward,
+                "outward": link_type.outward,
+                "self": f"{self.root}/issueLinkType/{link_type.id}"}  # fmt: skip
 
     def _status(self, status_id: str, name: str, category: str) -> Json:
         cat_id, cat_name, colour = STATUS_CATEGORIES[category]
-        return {"self": f"{self.root}/status/{status_id}", "description": "",
-                "iconUrl": f"{self.root}/images/icons/statuses/generic.png", "name": name,
-                "id": status_id,
-                "statusCategory": {"self": f"{self.root}/statuscategory/{cat_id}", "id": cat_id,
-                                   "key": category, "colorName": colour, "name": cat_name}}
+        return {
+            "self": f"{self.root}/status/{status_id}",
+            "description": "",
+            "iconUrl": f"{self.base_url}/images/icons/statuses/generic.png",
+            "name": name,
+            "id": status_id,
+            "statusCategory": {
+                "self": f"{self.root}/statuscategory/{cat_id}",
+                "id": cat_id,
+                "key": category,
+                "colorName": colour,
+                "name": cat_name,
+            },
+        }
 
     def _issuetype(self, type_id: str, name: str, level: int) -> Json:
-        return {"self": f"{self.root}/issuetype/{type_id}", "id": type_id, "description": "",
-                "iconUrl": f"{self.root}/images/icons/issuetypes/generic.png", "name": name,
-                "subtask": level == -1, "hierarchyLevel": level}
+        return {
+            "self": f"{self.root}/issuetype/{type_id}",
+            "id": type_id,
+            "description": "",
+            "iconUrl": f"{self.base_url}/images/icons/issuetypes/generic.png",
+            "name": name,
+            "subtask": level == -1,
+            "hierarchyLevel": level,
+        }
 
     def _version(self, version_id: str, name: str, released: bool, release: Any) -> Json:
-        body: Json = {"self": f"{self.root}/version/{version_id}", "id": version_id,
-                      "name": name, "archived": False, "released": released}
+        body: Json = {
+            "self": f"{self.root}/version/{version_id}",
+            "id": version_id,
+            "name": name,
+            "archived": False,
+            "released": released,
+        }
         if release is not None:
             body["releaseDate"] = format_date(release)
         return body
@@ -236,26 +297,46 @@ class IssueRenderer:
     def user(self, user: User) -> Json:
         """A user as Jira shows it: accountId on Cloud, name and key on Data Center."""
         if self.cloud:
-            return {"self": f"{self.root}/user?accountId={user.account_id}",
-                    "accountId": user.account_id, "displayName": user.display_name,
-                    "active": True, "timeZone": user.time_zone, "accountType": "atlassian"}
-        return {"self": f"{self.root}/user?username={user.name}", "name": user.name,
-                "key": user.name, "emailAddress": user.email, "displayName": user.display_name,
-                "active": True, "timeZone": user.time_zone}
+            return {
+                "self": f"{self.root}/user?accountId={user.account_id}",
+                "accountId": user.account_id,
+                "displayName": user.display_name,
+                "active": True,
+                "timeZone": user.time_zone,
+                "accountType": "atlassian",
+            }
+        return {
+            "self": f"{self.root}/user?username={user.name}",
+            "name": user.name,
+            "key": user.name,
+            "emailAddress": user.email,
+            "displayName": user.display_name,
+            "active": True,
+            "timeZone": user.time_zone,
+        }
 
     # per-issue values
 
     def ts(self, moment: Any) -> str | None:
         return format_jira_datetime(moment, self.time_zone) if moment is not None else None
 
-    def issue(self, issue: Issue, fields: tuple[str, ...], changelog: ChangelogPolicy | None,
-              id_only: bool = False) -> Json:
+    def issue(
+        self,
+        issue: Issue,
+        fields: tuple[str, ...],
+        changelog: ChangelogPolicy | None,
+        id_only: bool = False,
+    ) -> Json:
         """One issue. ``id_only`` is Cloud search's default shape: just the id."""
         body: Json = {"id": str(issue.id)}
         if id_only and not fields and changelog is None:
             return body
-        body = {"expand": ISSUE_EXPAND, "id": str(issue.id),
-                "self": f"{self.root}/issue/{issue.id}", "key": issue.key}
+        body = {
+            "expand": ISSUE_EXPAND,
+            "id": str(issue.id),
+            "self": f"{self.root}/issue/{issue.id}",
+            "key": issue.key,
+        }
         if fields:
             body["fields"] = self.fields(issue, fields)
         if changelog is not None:
@@ -301,16 +382,27 @@ class IssueRenderer:
     def _resolution(self, issue: Issue) -> Json | None:
         if issue.resolutiondate is None:
             return None
-        rid, name = DONE_RESOLUTION
-        return {"self": f"{self.root}/resolution/{rid}", "id": rid, "name": name,
-                "description": "Work has been completed on this issue."}
+        rid, name = _current_resolution(issue)
+        return {
+            "self": f"{self.root}/resolution/{rid}",
+            "id": rid,
+            "name": name,
+            "description": "Work has been completed on this issue.",
+        }
 
     def issue_ref(self, other: Issue) -> Json:
         """The short form of another issue, as in ``parent`` and ``issuelinks``."""
-        return {"id": str(other.id), "key": other.key, "self": f"{self.root}/issue/{other.id}",
-                "fields": {"summary": other.summary, "status": self.statuses[other.status],
-                           "priority": self.priorities.get(other.priority),
-                           "issuetype": self.types[other.issuetype]}}
+        return {
+            "id": str(other.id),
+            "key": other.key,
+            "self": f"{self.root}/issue/{other.id}",
+            "fields": {
+                "summary": other.summary,
+                "status": self.statuses[other.status],
+                "priority": self.priorities.get(other.priority),
+                "issuetype": self.types[other.issuetype],
+            },
+        }
 
     def _links(self, issue: Issue) -> list[Json]:
         out = []
@@ -319,8 +411,14 @@ class IssueRenderer:
             if other is None:
                 continue
             side = "outwardIssue" if link.direction == "outward" else "inwardIssue"
-            out.append({"id": link.id, "self": f"{self.root}/issueLink/{link.id}",
-                        "type": self.link_types[link.type_name], side: self.issue_ref(other)})
+            out.append(
+                {
+                    "id": link.id,
+                    "self": f"{self.root}/issueLink/{link.id}",
+                    "type": self.link_types[link.type_name],
+                    side: self.issue_ref(other),
+                }
+            )
         return out
 
     def _parent_of(self, issue: Issue) -> Issue | None:
@@ -347,16 +445,24 @@ class IssueRenderer:
         if parent is None or self.portfolio.level_of(issue) < 1:
             return None
         project = self.portfolio.projects[parent.project]
-        return {"hasEpicLinkFieldDependency": False, "showField": True,
-                "data": {"id": parent.id, "key": parent.key, "keyNum": parent.number,
-                         "projectId": int(project.id), "summary": parent.summary}}
+        return {
+            "hasEpicLinkFieldDependency": False,
+            "showField": True,
+            "data": {
+                "id": parent.id,
+                "key": parent.key,
+                "keyNum": parent.number,
+                "projectId": int(project.id),
+                "summary": parent.summary,
+            },
+        }
 
     # changelogs
 
     def embedded_changelog(self, issue: Issue, policy: ChangelogPolicy) -> Json:
         histories = issue.histories
         total = len(histories)
-        chosen = histories if policy.limit is None else histories[max(0, total - policy.limit):]
+        chosen = histories if policy.limit is None else histories[max(0, total - policy.limit) :]
         if policy.newest_first:
             chosen = chosen[::-1]
         rendered = [self.history(issue, h) for h in chosen]
@@ -368,8 +474,9 @@ class IssueRenderer:
         body: Json = {"id": str(history.id)}
         if author is not None:
             body["author"] = self.users[author.account_id]
-        body["created"] = (epoch_millis(history.created) if epoch_created
-                           else self.ts(history.created))
+        body["created"] = (
+            epoch_millis(history.created) if epoch_created else self.ts(history.created)
+        )
         level = self.portfolio.level_of(issue)
         body["items"] = [self.change_item(item, level) for item in history.items]
         return body
@@ -379,16 +486,28 @@ class IssueRenderer:
         body: Json = {"field": field, "fieldtype": fieldtype}
         if field_id is not None:
             body["fieldId"] = field_id
-        body["from"] = item.from_id
+        from_id, to_id = item.from_id, item.to_id
+        if not self.cloud and item.field in _USER_FIELDS:
+            # Data Center identifies users in changelogs by username, not account id.
+            from_id, to_id = self._username(from_id), self._username(to_id)
+        body["from"] = from_id
         body["fromString"] = item.from_string
-        body["to"] = item.to_id
+        body["to"] = to_id
         body["toString"] = item.to_string
         return body
 
+    def _username(self, account_id: str | None) -> str | None:
+        user = self.portfolio.users.get(account_id) if account_id else None
+        return user.name if user else account_id
+
+    def item_field_id(self, item: ChangeItem, level: int) -> str | None:
+        """The ``fieldId`` this flavour shows for a changelog item."""
+        return self._item_field(item, level)[2]
+
     def _item_field(self, item: ChangeItem, level: int) -> tuple[str, str, str | None]:
-        if item.field == "parent":
+        if item.field == PARENT_CHANGE:
             return self._parent_item_field(level)
-        if item.field_id == STORY_POINTS_NEUTRAL or item.field == STORY_POINTS_NEUTRAL:
+        if STORY_POINTS_CHANGE in (item.field_id, item.field):
             return self.ids.story_points_name, "custom", self.ids.story_points
         return item.field, item.fieldtype, item.field_id
 
@@ -403,8 +522,17 @@ class IssueRenderer:
         return "Parent Link", "custom", self.ids.parent_link
 
 
+_USER_FIELDS = frozenset({"assignee", "reporter"})
 # The flavour-neutral name the model uses for the story points field in changelog items.
-STORY_POINTS_NEUTRAL = "story_points"
+
+
+def _current_resolution(issue: Issue) -> tuple[str, str]:
+    """The model keeps no resolution field; the newest resolution change in the log has it."""
+    for history in reversed(issue.histories):
+        for item in history.items:
+            if item.field == "resolution" and item.to_id and item.to_string:
+                return item.to_id, item.to_string
+    return DONE_RESOLUTION
 
 
 class _Absent:

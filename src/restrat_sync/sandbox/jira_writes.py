@@ -9,24 +9,29 @@ responses rendered from the old lists stay consistent. Callers hold ``portfolio.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from restrat_sync.sandbox.catalogue import resolution_for
 from restrat_sync.sandbox.http_app import HttpError
-from restrat_sync.sandbox.jira_render import (
-    DONE_RESOLUTION,
-    STORY_POINTS_NEUTRAL,
-    FlavourFields,
-    flavour_fields,
+from restrat_sync.sandbox.jira_render import FlavourFields, flavour_fields
+from restrat_sync.sandbox.model import (
+    STORY_POINTS_CHANGE,
+    ChangeItem,
+    History,
+    Issue,
+    Portfolio,
+    Status,
 )
-from restrat_sync.sandbox.model import ChangeItem, History, Issue, Portfolio, Status
 
 Json = dict[str, Any]
 Setter = Callable[[Portfolio, Issue, Any], list[ChangeItem]]
 
 _ONE_MS = timedelta(milliseconds=1)
+_CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 
 
 def field_error(field: str, message: str) -> HttpError:
@@ -55,33 +60,78 @@ def record(portfolio: Portfolio, issue: Issue, author: str, items: list[ChangeIt
 # --- transitions --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Transition:
     id: str
     name: str
     to: Status
 
 
-def available_transitions(portfolio: Portfolio, issue: Issue) -> list[Transition]:
-    """Global transitions into every other status, as a simplified workflow offers them.
+class Workflows:
+    """Which statuses each (project, kind) of issue moves through, learnt from the data.
 
-    Transition ids are derived from the status catalogue order ("11", "21", ...), Jira's own
-    numbering style, so they are stable for the life of a portfolio.
+    The model keeps no workflow schemes, so the statuses an issue's workflow holds are those its
+    siblings (same project; portfolio items or work items) hold now or held in their changelogs.
+    Built once per portfolio; statuses outside every known workflow fall back to all statuses.
     """
+
+    def __init__(self, portfolio: Portfolio) -> None:
+        self.portfolio = portfolio
+        seen: dict[tuple[str, bool], set[str]] = {}
+        for issue in portfolio.issues.values():
+            names = seen.setdefault(self._kind(issue), set())
+            names.add(issue.status)
+            for history in issue.histories:
+                names.update(i.to_string or "" for i in history.items if i.field == "status")
+        order = list(portfolio.statuses)
+        self._flows = {kind: [n for n in order if n in names] for kind, names in seen.items()}
+
+    def _kind(self, issue: Issue) -> tuple[str, bool]:
+        return issue.project, self.portfolio.level_of(issue) >= 1
+
+    def statuses(self, issue: Issue) -> list[Status]:
+        names = self._flows.get(self._kind(issue), [])
+        if issue.status not in names:
+            names = list(self.portfolio.statuses)
+        return [self.portfolio.statuses[name] for name in names]
+
+    def initial(self, issue: Issue) -> str:
+        """The first "new" status of the issue's workflow, where ``POST /issue`` puts it."""
+        statuses = self._flows.get(self._kind(issue)) or list(self.portfolio.statuses)
+        return next(
+            (n for n in statuses if self.portfolio.statuses[n].category == "new"), statuses[0]
+        )
+
+
+def transition_id(portfolio: Portfolio, status: Status) -> str:
+    """Jira numbers transitions 11, 21, 31...; derive them from the status catalogue order."""
+    return str(11 + 10 * list(portfolio.statuses).index(status.name))
+
+
+def available_transitions(workflows: Workflows, issue: Issue) -> list[Transition]:
+    """Global transitions into every other status of the issue's workflow."""
+    portfolio = workflows.portfolio
     return [
-        Transition(str(11 + 10 * index), status.name, status)
-        for index, status in enumerate(portfolio.statuses.values())
+        Transition(transition_id(portfolio, status), status.name, status)
+        for status in workflows.statuses(issue)
         if status.name != issue.status
     ]
 
 
-def transition(portfolio: Portfolio, issue: Issue, transition_id: str, author: str) -> None:
+def transition(workflows: Workflows, issue: Issue, transition_id: str, author: str) -> None:
     """Move the issue to the transition's status; set or clear the resolution with it."""
-    chosen = next((t for t in available_transitions(portfolio, issue) if t.id == transition_id),
-                  None)
+    chosen = next(
+        (t for t in available_transitions(workflows, issue) if t.id == transition_id), None
+    )
     if chosen is None:
-        raise HttpError(400, {"errorMessages": [
-            f"Transition id '{transition_id}' is not valid for this issue."], "errors": {}})
+        raise HttpError(
+            400,
+            {
+                "errorMessages": [f"Transition id '{transition_id}' is not valid for this issue."],
+                "errors": {},
+            },
+        )
+    portfolio = workflows.portfolio
     old = portfolio.statuses[issue.status]
     items = [ChangeItem("status", "jira", "status", old.id, old.name, chosen.to.id, chosen.to.name)]
     items.extend(_resolution_change(issue, old, chosen.to))
@@ -95,10 +145,11 @@ def transition(portfolio: Portfolio, issue: Issue, transition_id: str, author: s
 
 def _resolution_change(issue: Issue, old: Status, new: Status) -> list[ChangeItem]:
     # Jira's post-functions set the resolution entering "done" and clear it when leaving.
-    rid, name = DONE_RESOLUTION
     if new.category == "done" and old.category != "done":
+        rid, name = resolution_for(new.name)
         return [ChangeItem("resolution", "jira", "resolution", None, None, rid, name)]
     if new.category != "done" and issue.resolutiondate is not None:
+        rid, name = resolution_for(old.name)
         return [ChangeItem("resolution", "jira", "resolution", rid, name, None, None)]
     return []
 
@@ -108,32 +159,52 @@ def _resolution_change(issue: Issue, old: Status, new: Status) -> list[ChangeIte
 
 def edit(portfolio: Portfolio, issue: Issue, body: Json, flavor: str, author: str) -> None:
     """Apply ``PUT /issue`` ``fields`` and ``update`` operations as one history."""
-    if not isinstance(body, dict):
-        raise HttpError(400, {"errorMessages": ["Can not deserialize the request body."],
-                              "errors": {}})
+    fields, update = _edit_parts(body)
     setters = _setters(flavour_fields(flavor), flavor)
-    changes = dict(body.get("fields") or {})
-    for field, operations in (body.get("update") or {}).items():
+    changes = dict(fields)
+    for field, operations in update.items():
         changes[field] = _apply_operations(issue, field, operations)
     _reject_unknown(changes, setters)
+    # Apply to a copy first: a bad value anywhere must leave the issue untouched, as in Jira.
+    draft = dataclasses.replace(issue)
     items: list[ChangeItem] = []
     for field, value in changes.items():
-        items.extend(setters[field](portfolio, issue, value))
+        items.extend(setters[field](portfolio, draft, value))
+    for attribute in dataclasses.fields(Issue):
+        setattr(issue, attribute.name, getattr(draft, attribute.name))
     record(portfolio, issue, author, items)
+
+
+def _edit_parts(body: Any) -> tuple[Json, dict[str, list[Any]]]:
+    """The ``fields`` and ``update`` objects of an edit, or Jira's 400 for a malformed body."""
+    fields = (body.get("fields") or {}) if isinstance(body, dict) else None
+    update = (body.get("update") or {}) if isinstance(body, dict) else None
+    if not isinstance(fields, dict) or not isinstance(update, dict):
+        raise HttpError(
+            400, {"errorMessages": ["Can not deserialize the request body."], "errors": {}}
+        )
+    for field, operations in update.items():
+        if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
+            raise field_error(field, "Update operations must be a list of objects.")
+    return fields, update
 
 
 def _reject_unknown(changes: Json, setters: dict[str, Setter]) -> None:
     unknown = [f for f in changes if f not in setters]
     if unknown:
-        raise HttpError(400, {"errorMessages": [], "errors": {
-            f: f"Field '{f}' cannot be set. It is not on the appropriate screen, or unknown."
-            for f in unknown}})
+        raise HttpError(
+            400,
+            {
+                "errorMessages": [],
+                "errors": {field: _CANNOT_SET.format(field) for field in unknown},
+            },
+        )
 
 
-def _apply_operations(issue: Issue, field: str, operations: Any) -> Any:
+def _apply_operations(issue: Issue, field: str, operations: list[Any]) -> Any:
     """Fold ``update`` verbs (set/add/remove) into a plain new value."""
     if field != "labels":
-        sets = [op["set"] for op in operations if isinstance(op, dict) and "set" in op]
+        sets = [op["set"] for op in operations if "set" in op]
         if not sets:
             raise field_error(field, f"Operation is not supported for field '{field}'.")
         return sets[-1]
@@ -156,12 +227,13 @@ def _setters(ids: FlavourFields, flavor: str) -> dict[str, Setter]:
         "duedate": _set_duedate,
         "fixVersions": _set_fix_versions,
         ids.story_points: _set_story_points,
-        ids.epic_link: _set_epic_link,
+        # Epic Link: Data Center's hierarchy field for level 0; deprecated but settable on Cloud.
+        ids.epic_link: functools.partial(_set_link, field=ids.epic_link, epic=True),
     }
     if flavor == "cloud":
         setters["parent"] = _set_parent_ref
     if ids.parent_link:
-        setters[ids.parent_link] = _set_parent_link
+        setters[ids.parent_link] = functools.partial(_set_link, field=ids.parent_link, epic=False)
     return setters
 
 
@@ -169,7 +241,9 @@ def _set_summary(_: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
     if not isinstance(value, str) or not value.strip():
         raise field_error("summary", "You must specify a summary of the issue.")
     old, issue.summary = issue.summary, value
-    return [ChangeItem("summary", "jira", "summary", None, old, None, value)] if old != value else []
+    return (
+        [ChangeItem("summary", "jira", "summary", None, old, None, value)] if old != value else []
+    )
 
 
 def _set_labels(_: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
@@ -183,17 +257,32 @@ def _set_labels(_: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
 
 
 def _set_priority(portfolio: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
-    wanted = (value or {}).get("name") if isinstance(value, dict) else None
-    by_id = {p.id: p for p in portfolio.priorities.values()}
-    new = portfolio.priorities.get(str(wanted)) or by_id.get(str((value or {}).get("id")))
+    ref = value if isinstance(value, dict) else {}
+    new = next(
+        (
+            p
+            for p in portfolio.priorities.values()
+            if ref.get("name") == p.name or ref.get("id") == p.id
+        ),
+        None,
+    )
     if new is None:
         raise field_error("priority", "Priority name or id is not valid.")
     old = portfolio.priorities.get(issue.priority)
     if old is not None and old.name == new.name:
         return []
     issue.priority = new.name
-    return [ChangeItem("priority", "jira", "priority", old.id if old else None,
-                       old.name if old else None, new.id, new.name)]
+    return [
+        ChangeItem(
+            "priority",
+            "jira",
+            "priority",
+            old.id if old else None,
+            old.name if old else None,
+            new.id,
+            new.name,
+        )
+    ]
 
 
 def _set_duedate(_: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
@@ -205,8 +294,11 @@ def _set_duedate(_: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
     if old == new:
         return []
     # Jira's changelog keeps the ISO day as the id and a timestamp-ish string for display.
-    return [ChangeItem("duedate", "jira", "duedate", _iso(old), _day_string(old),
-                       _iso(new), _day_string(new))]
+    return [
+        ChangeItem(
+            "duedate", "jira", "duedate", _iso(old), _day_string(old), _iso(new), _day_string(new)
+        )
+    ]
 
 
 def _iso(day: date | None) -> str | None:
@@ -249,13 +341,13 @@ def _find_version(portfolio: Portfolio, project: str, ref: Any) -> str | None:
 
 def _set_story_points(_: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise field_error(STORY_POINTS_NEUTRAL, "Operation value must be a number")
+        raise field_error(STORY_POINTS_CHANGE, "Operation value must be a number")
     new = float(value) if value is not None else None
     old, issue.story_points = issue.story_points, new
     if old == new:
         return []
-    return [ChangeItem(STORY_POINTS_NEUTRAL, "custom", STORY_POINTS_NEUTRAL, None,
-                       _points(old), None, _points(new))]
+    field = STORY_POINTS_CHANGE
+    return [ChangeItem(field, "custom", field, None, _points(old), None, _points(new))]
 
 
 def _points(value: float | None) -> str | None:
@@ -277,19 +369,17 @@ def _set_parent_ref(portfolio: Portfolio, issue: Issue, value: Any) -> list[Chan
     return _reparent(portfolio, issue, str(ref) if ref is not None else None, "parent")
 
 
-def _set_epic_link(portfolio: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
-    """Data Center's Epic Link (an issue key) for level-0 issues."""
-    field = flavour_fields("datacenter").epic_link
-    if portfolio.level_of(issue) != 0:
+def _set_link(
+    portfolio: Portfolio, issue: Issue, value: Any, *, field: str, epic: bool
+) -> list[ChangeItem]:
+    """Epic Link (level-0 issues) or Parent Link (epics and above): an issue key or null."""
+    level = portfolio.level_of(issue)
+    if epic and level != 0:
         raise field_error(field, "Epic Link can only be set on standard issue types.")
-    return _reparent(portfolio, issue, value, field)
-
-
-def _set_parent_link(portfolio: Portfolio, issue: Issue, value: Any) -> list[ChangeItem]:
-    """Data Center's Parent Link (an issue key) for epics and above."""
-    field = flavour_fields("datacenter").parent_link or "parent"
-    if portfolio.level_of(issue) < 1:
+    if not epic and level < 1:
         raise field_error(field, "Parent Link can only be set on epics and above.")
+    if value is not None and not isinstance(value, str):
+        raise field_error(field, "The value must be an issue key.")
     return _reparent(portfolio, issue, value, field)
 
 
@@ -303,9 +393,17 @@ def _reparent(portfolio: Portfolio, issue: Issue, ref: Any, field: str) -> list[
     if old is new:
         return []
     issue.parent = new.key if new else None
-    return [ChangeItem("parent", "jira", "parent",
-                       str(old.id) if old else None, old.key if old else None,
-                       str(new.id) if new else None, new.key if new else None)]
+    return [
+        ChangeItem(
+            "parent",
+            "jira",
+            "parent",
+            str(old.id) if old else None,
+            old.key if old else None,
+            str(new.id) if new else None,
+            new.key if new else None,
+        )
+    ]
 
 
 def _may_parent(portfolio: Portfolio, parent: Issue, child: Issue) -> bool:
@@ -318,8 +416,9 @@ def _may_parent(portfolio: Portfolio, parent: Issue, child: Issue) -> bool:
 # --- creation -----------------------------------------------------------------------------------
 
 
-def create(portfolio: Portfolio, body: Json, flavor: str, reporter: str) -> Issue:
+def create(workflows: Workflows, body: Json, flavor: str, reporter: str) -> Issue:
     """``POST /issue``: a new issue in its workflow's first status, with no history yet."""
+    portfolio = workflows.portfolio
     fields = body.get("fields") if isinstance(body, dict) else None
     if not isinstance(fields, dict):
         raise HttpError(400, {"errorMessages": ["Issue must have fields."], "errors": {}})
@@ -329,6 +428,7 @@ def create(portfolio: Portfolio, body: Json, flavor: str, reporter: str) -> Issu
     if not isinstance(summary, str) or not summary.strip():
         raise field_error("summary", "You must specify a summary of the issue.")
     issue = _new_issue(portfolio, project, issuetype, summary, reporter)
+    issue.status = workflows.initial(issue)
     rest = {k: v for k, v in fields.items() if k not in ("project", "issuetype", "summary")}
     setters = _setters(flavour_fields(flavor), flavor)
     _reject_unknown(rest, setters)
@@ -347,17 +447,27 @@ def _find_project(portfolio: Portfolio, ref: Any) -> str:
 
 def _find_type(portfolio: Portfolio, ref: Any) -> str:
     for issuetype in portfolio.issue_types.values():
-        if isinstance(ref, dict) and (ref.get("name") == issuetype.name
-                                      or ref.get("id") == issuetype.id):
+        if isinstance(ref, dict) and (
+            ref.get("name") == issuetype.name or ref.get("id") == issuetype.id
+        ):
             return issuetype.name
     raise field_error("issuetype", "valid issue type is required")
 
 
-def _new_issue(portfolio: Portfolio, project: str, issuetype: str, summary: str,
-               reporter: str) -> Issue:
+def _new_issue(
+    portfolio: Portfolio, project: str, issuetype: str, summary: str, reporter: str
+) -> Issue:
     numbers = [i.number for i in portfolio.issues.values() if i.project == project]
     now = datetime.now(UTC)
     initial = next(s.name for s in portfolio.statuses.values() if s.category == "new")
-    return Issue(id=portfolio.next_issue_id(), key=f"{project}-{max(numbers, default=0) + 1}",
-                 project=project, issuetype=issuetype, status=initial, summary=summary,
-                 created=now, updated=now, reporter=reporter)
+    return Issue(
+        id=portfolio.next_issue_id(),
+        key=f"{project}-{max(numbers, default=0) + 1}",
+        project=project,
+        issuetype=issuetype,
+        status=initial,
+        summary=summary,
+        created=now,
+        updated=now,
+        reporter=reporter,
+    )

@@ -13,6 +13,12 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+# Flavour-neutral names of changelog items whose Jira name depends on flavour and level: the
+# renderer turns PARENT_CHANGE into IssueParentAssociation (Cloud) or Epic Link / Parent Link /
+# Parent (Data Center), and STORY_POINTS_CHANGE into the flavour's story points field.
+PARENT_CHANGE = "parent"
+STORY_POINTS_CHANGE = "story_points"
+
 STATUS_CATEGORIES = {
     # key -> (id, display name, colour name); these are Jira's own, identical on every instance.
     "new": (2, "To Do", "blue-gray"),

@@ -10,13 +10,13 @@ Jira data comes in through ``JiraSource``, so this module does no I/O of its own
 from __future__ import annotations
 
 import html
+import math
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - trees come from storage_xml, never parsed here
-from collections.abc import Callable, Iterator
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from restrat_sync.sandbox import chart_svg
 from restrat_sync.sandbox.model import Issue, Portfolio
 from restrat_sync.sandbox.storage_xml import AC, RI, StorageError, parse_storage
 
@@ -57,8 +57,8 @@ class ViewContext:
 
     jira: JiraSource | None = None
     page_url: Callable[[str | None, str], str | None] = lambda _space, _title: None
-    attachment_url: Callable[[str | None, str], str | None] = lambda _page, _name: None
-    space_key: str = ""
+    # A file attached to the page being shown, by name.
+    attachment_url: Callable[[str], str | None] = lambda _name: None
 
 
 def render_fragment(storage: str, ctx: ViewContext) -> str:
@@ -74,21 +74,25 @@ def render_fragment(storage: str, ctx: ViewContext) -> str:
 
 def error_box(title: str, messages: list[str]) -> str:
     items = "".join(f"<li>{esc(message)}</li>" for message in messages)
-    return f'<div class="error-box" role="alert"><strong>{esc(title)}</strong><ul>{items}</ul></div>'
+    return (
+        f'<div class="error-box" role="alert"><strong>{esc(title)}</strong><ul>{items}</ul></div>'
+    )
 
 
 # --- elements -------------------------------------------------------------------------------
 
 _VOID = frozenset({"br", "hr", "col"})
-_PASS = frozenset(
-    "p h1 h2 h3 h4 h5 h6 ul ol li dl dt dd table thead tbody tfoot tr th td caption colgroup "
-    "a strong b em i u s del ins strike code pre blockquote span div sub sup small big cite q "
-    "abbr kbd samp var mark figure figcaption center".split()
-) | _VOID
+_BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "div"}
+_BLOCK |= {"table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "colgroup", "pre"}
+_BLOCK |= {"blockquote", "figure", "figcaption", "center"}
+_INLINE = {"a", "strong", "b", "em", "i", "u", "s", "del", "ins", "strike", "code", "span"}
+_INLINE |= {"sub", "sup", "small", "big", "cite", "q", "abbr", "kbd", "samp", "var", "mark"}
+_PASS = frozenset(_BLOCK | _INLINE | _VOID)
 # Active content is dropped whole, as Confluence's own sanitiser does.
 _DROP = frozenset(
-    "script style iframe frame frameset object embed applet form input button select "
-    "textarea link meta base svg math template noscript".split()
+    {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form"}
+    | {"input", "button", "select", "textarea", "link", "meta", "base", "svg", "math"}
+    | {"template", "noscript"}
 )
 _ATTRIBUTES = frozenset({"colspan", "rowspan", "title", "datetime", "id", "start", "type", "lang"})
 _SAFE_URL = re.compile(r"^(https?:|mailto:|/|#|\?|[^:]*$)", re.IGNORECASE)
@@ -189,7 +193,7 @@ class _Renderer:
         url_ref = element.find(ri("url"))
         if attachment is not None:
             name = attachment.get(ri("filename"), "")
-            self.image(self.ctx.attachment_url(None, name) or "", name)
+            self.image(self.ctx.attachment_url(name) or "", name)
         elif url_ref is not None:
             self.image(url_ref.get(ri("value"), ""), element.get(ac("alt"), ""))
 
@@ -245,13 +249,13 @@ def _link_target(element: ET.Element, ctx: ViewContext) -> tuple[str | None, str
     attachment = element.find(ri("attachment"))
     if attachment is not None:
         name = attachment.get(ri("filename"), "")
-        return ctx.attachment_url(None, name), name
+        return ctx.attachment_url(name), name
     user = element.find(ri("user"))
     if user is not None:
         return None, _user_name(user.get(ri("account-id")) or "", ctx)
-    url = element.find(ri("url"))
-    if url is not None:
-        value = url.get(ri("value"), "")
+    external = element.find(ri("url"))
+    if external is not None:
+        value = external.get(ri("value"), "")
         return safe_url(value), value
     return (f"#{anchor}" if anchor else None), anchor or ""
 
@@ -308,7 +312,8 @@ def lozenge(title: str, colour: str, subtle: bool = False) -> str:
 def _status(_: ET.Element, params: dict[str, str], __: ViewContext) -> str:
     colour = params.get("colour") or params.get("color") or "Grey"
     title = params.get("title") or colour
-    return lozenge(title.upper(), colour, params.get("subtle", "").lower() == "true")
+    # Confluence shows lozenges in capitals through CSS; the text itself stays as written.
+    return lozenge(title, colour, params.get("subtle", "").lower() == "true")
 
 
 def _expand(element: ET.Element, params: dict[str, str], ctx: ViewContext) -> str:
@@ -350,8 +355,8 @@ def _unknown_macro(name: str, element: ET.Element, ctx: ViewContext) -> str:
 def _chart(element: ET.Element, params: dict[str, str], ctx: ViewContext) -> str:
     rows = table_rows(element.find(ac("rich-text-body")))
     title = params.get("title", "")
-    data = chart_svg.ChartData.from_rows(rows, params.get("dataOrientation", "horizontal"))
-    figure = chart_svg.render(
+    data = ChartData.from_rows(rows, params.get("dataOrientation", "horizontal"))
+    figure = render_chart(
         params.get("type", "pie"),
         data,
         title,
@@ -387,7 +392,9 @@ def _int(value: str | None, default: int) -> int:
 
 # --- the Jira macro ---------------------------------------------------------------------------
 
-DEFAULT_COLUMNS = "type,key,summary,assignee,reporter,priority,status,resolution,created,updated,due"
+# Confluence's own default column set for the Jira macro.
+DEFAULT_COLUMNS = "type,key,summary,assignee,reporter,priority,status,resolution,created,updated"
+DEFAULT_COLUMNS += ",due"
 COLUMN_TITLES = {
     "type": "T",
     "issuetype": "T",
@@ -469,7 +476,7 @@ def _issue_table(
 def _issue_status(issue: Issue, portfolio: Portfolio) -> str:
     status = portfolio.statuses.get(issue.status)
     colour = CATEGORY_COLOURS.get(status.category if status else "new", "grey")
-    return lozenge(issue.status.upper(), colour)
+    return lozenge(issue.status, colour)
 
 
 def _cell(issue: Issue, column: str, jira: JiraSource) -> str:
@@ -629,9 +636,9 @@ def _with_toc(body: str) -> str:
     entries: list[str] = []
 
     def number(match: re.Match[str]) -> str:
-        anchor = f"toc-{next(counter)}"
-        entries.append(f'<li class="toc-{match.group(1)}"><a href="#{anchor}">{match.group(2)}</a></li>')
-        return f'<{match.group(1)} id="{anchor}">{match.group(2)}</{match.group(1)}>'
+        tag, inner, anchor = match.group(1), match.group(2), f"toc-{next(counter)}"
+        entries.append(f'<li class="toc-{tag}"><a href="#{anchor}">{inner}</a></li>')
+        return f'<{tag} id="{anchor}">{inner}</{tag}>'
 
     body = _HEADING.sub(number, body)
     return body.replace(_TOC, f'<nav class="toc"><ul>{"".join(entries)}</ul></nav>', 1)
@@ -677,12 +684,142 @@ pre{background:#f4f5f7;padding:8px;overflow:auto}
 """.strip()
 
 
-def iter_headings(storage: str) -> Iterator[str]:
-    """The texts of a storage body's headings, in order (used by tests and the space index)."""
+# --- charts -----------------------------------------------------------------------------------
+
+PALETTE = ("#0052cc", "#36b37e", "#ff991f", "#de350b", "#6554c0", "#00b8d9", "#97a0af", "#ffc400")
+
+
+@dataclass(frozen=True)
+class ChartData:
+    categories: list[str]
+    series: list[tuple[str, list[float]]]
+
+    @classmethod
+    def from_rows(cls, rows: list[list[str]], orientation: str) -> ChartData:
+        """Read a chart macro's table the way Confluence does.
+
+        Horizontal (the default): the header row holds the categories and every further row is
+        one series, named by its first cell. Vertical: the first column holds the categories
+        and every further column is a series, named by its header.
+        """
+        rows = [row for row in rows if row]
+        if len(rows) < 2:
+            return cls([], [])
+        if orientation.lower() == "vertical":
+            width = max(len(row) for row in rows)
+            rows = [[row[i] if i < len(row) else "" for row in rows] for i in range(width)]
+        categories = rows[0][1:]
+        series = [
+            (row[0], [_number(cell) for cell in row[1 : len(categories) + 1]]) for row in rows[1:]
+        ]
+        return cls(categories, [(name, values) for name, values in series if values])
+
+
+def _number(cell: str) -> float:
+    cleaned = cell.replace(",", "").replace("%", "").strip()
     try:
-        root = parse_storage(storage)
-    except StorageError:
-        return
-    for element in root.iter():
-        if element.tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            yield text_of(element)
+        value = float(cleaned)
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) else 0.0
+
+
+def render_chart(kind: str, data: ChartData, title: str, width: int, height: int) -> str:
+    """An inline SVG for a chart macro: pie, bar (the fallback) or line-like types."""
+    if not data.categories or not data.series:
+        return '<p class="chart-empty">No chart data.</p>'
+    kind = kind.lower()
+    if kind == "pie":
+        shapes = _pie(data, width, height)
+    elif kind in {"line", "timeseries", "xyline", "area", "xyarea", "stackedarea"}:
+        shapes = _lines(data, width, height)
+    else:
+        shapes = _bars(data, width, height)
+    names = data.categories if kind == "pie" else [name for name, _ in data.series]
+    legend = "".join(
+        f'<li><span style="color:{PALETTE[i % len(PALETTE)]}">■</span> {esc(name)}</li>'
+        for i, name in enumerate(names)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">{shapes}</svg>'
+        f'<ul class="chart-legend">{legend}</ul>'
+    )
+
+
+_MARGIN = 30
+
+
+def _axes(data: ChartData, width: int, height: int) -> tuple[str, float, float]:
+    """The x axis with category labels; returns (svg, value of the top, y of the baseline)."""
+    top = max((max(values, default=0.0) for _, values in data.series), default=0.0) or 1.0
+    base_y = height - _MARGIN
+    step = (width - 2 * _MARGIN) / len(data.categories)
+    labels = "".join(
+        f'<text x="{_MARGIN + step * (i + 0.5):.1f}" y="{base_y + 16}" font-size="11" '
+        f'text-anchor="middle">{esc(category[:24])}</text>'
+        for i, category in enumerate(data.categories)
+    )
+    axis = (
+        f'<line x1="{_MARGIN}" y1="{base_y}" x2="{width - _MARGIN}" y2="{base_y}" '
+        'stroke="#97a0af"/>'
+        f'<text x="2" y="{_MARGIN - 8}" font-size="11">{top:g}</text>'
+    )
+    return axis + labels, top, base_y
+
+
+def _bars(data: ChartData, width: int, height: int) -> str:
+    axes, top, base_y = _axes(data, width, height)
+    step = (width - 2 * _MARGIN) / len(data.categories)
+    bar = step * 0.8 / len(data.series)
+    shapes = [axes]
+    for s, (name, values) in enumerate(data.series):
+        for i, value in enumerate(values):
+            tall = max(value, 0.0) / top * (base_y - _MARGIN)
+            x = _MARGIN + step * i + step * 0.1 + bar * s
+            shapes.append(
+                f'<rect x="{x:.1f}" y="{base_y - tall:.1f}" width="{bar:.1f}" height="{tall:.1f}" '
+                f'fill="{PALETTE[s % len(PALETTE)]}"><title>{esc(name)}: {value:g}</title></rect>'
+            )
+    return "".join(shapes)
+
+
+def _lines(data: ChartData, width: int, height: int) -> str:
+    axes, top, base_y = _axes(data, width, height)
+    step = (width - 2 * _MARGIN) / len(data.categories)
+    shapes = [axes]
+    scale = (base_y - _MARGIN) / top
+    for s, (name, values) in enumerate(data.series):
+        points = " ".join(
+            f"{_MARGIN + step * (i + 0.5):.1f},{base_y - max(v, 0.0) * scale:.1f}"
+            for i, v in enumerate(values)
+        )
+        shapes.append(
+            f'<polyline points="{points}" fill="none" stroke-width="2" '
+            f'stroke="{PALETTE[s % len(PALETTE)]}"><title>{esc(name)}</title></polyline>'
+        )
+    return "".join(shapes)
+
+
+def _pie(data: ChartData, width: int, height: int) -> str:
+    values = [max(v, 0.0) for v in data.series[0][1]]
+    total = sum(values)
+    cx, cy, r = width / 2, height / 2, min(width, height) / 2 - 10
+    if total <= 0:
+        return f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="#dfe1e6"/>'
+    shapes, angle = [], -math.pi / 2
+    for i, (category, value) in enumerate(zip(data.categories, values, strict=False)):
+        sweep = value / total * 2 * math.pi
+        colour, tip = PALETTE[i % len(PALETTE)], f"<title>{esc(category)}: {value:g}</title>"
+        if sweep >= 2 * math.pi - 1e-9:
+            shapes.append(f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="{colour}">{tip}</circle>')
+            break
+        x1, y1 = cx + r * math.cos(angle), cy + r * math.sin(angle)
+        angle += sweep
+        x2, y2 = cx + r * math.cos(angle), cy + r * math.sin(angle)
+        large = 1 if sweep > math.pi else 0
+        shapes.append(
+            f'<path d="M{cx:.1f},{cy:.1f} L{x1:.1f},{y1:.1f} A{r:.1f},{r:.1f} 0 {large} 1 '
+            f'{x2:.1f},{y2:.1f} Z" fill="{colour}">{tip}</path>'
+        )
+    return "".join(shapes)

@@ -118,6 +118,7 @@ class SandboxApp:
         except HttpError as err:
             return Response(err.status, err.body, err.headers)
         request.params = {k: unquote(v) for k, v in params.items()}
+        request.path = unquote(request.path)
         admin = route.name.startswith("/_sandbox/")
         if not admin:
             self.state.count(f"{request.method} {route.name}")
@@ -231,6 +232,9 @@ def _make_handler(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "restrat-sandbox"
+        # Headers and body go out in separate writes; with Nagle on, each keep-alive request
+        # would wait ~40 ms for a delayed ACK.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
@@ -238,7 +242,7 @@ def _make_handler(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             request = Request(
                 method=self.command,
-                path=unquote(parts.path),
+                path=parts.path,  # still percent-encoded; the router decodes each segment once
                 query=parse_query(parts.query),
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,

@@ -10,7 +10,9 @@ resolves the HTML5 entity set; anything that is still not well-formed XML is ref
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - no DTD can reach the parser, see _wrap
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from html.entities import html5
 
 AC = "http://atlassian.com/content"
@@ -27,6 +29,10 @@ _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 # Entities are literal text inside CDATA and comments, so those spans are left untouched.
 _VERBATIM = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
 _POSITION = re.compile(r"line (\d+), column (\d+)")
+# A structured macro's start tag: its attributes, then "/" when it is self-closing.
+_MACRO_TAG = re.compile(
+    r"<ac:structured-macro((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>"
+)
 
 
 class StorageError(ValueError):
@@ -52,6 +58,27 @@ def check_storage(value: str) -> None:
     parse_storage(value)
 
 
+def normalise_storage(value: str, seed: str) -> str:
+    """Storage as Confluence saves it: every structured macro gets a schema version and an id.
+
+    Confluence re-serialises what it stores, so a body read back differs from the one sent
+    (the shared notes: clients must compare their own content hash, never the text). The ids
+    here are uuid5 of ``seed`` and the macro's position, so a sandbox run stays reproducible.
+    """
+    counter = iter(range(1_000_000))
+
+    def stamp(match: re.Match[str]) -> str:
+        attrs = match.group(1)
+        if "ac:schema-version=" not in attrs:
+            attrs += ' ac:schema-version="1"'
+        if "ac:macro-id=" not in attrs:
+            macro_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}#{next(counter)}")
+            attrs += f' ac:macro-id="{macro_id}"'
+        return f"<ac:structured-macro{attrs}{match.group(2)}>"
+
+    return _outside_verbatim(_MACRO_TAG, stamp, value)
+
+
 def _wrap(value: str) -> str:
     # The fragment sits inside a start tag, so a DOCTYPE (and with it any entity expansion
     # attack) is itself a well-formedness error: expat never reads a DTD here.
@@ -60,13 +87,20 @@ def _wrap(value: str) -> str:
 
 def _resolve_html_entities(value: str) -> str:
     """Turn HTML5 named references into numeric ones; unknown names stay and fail the parse."""
+    return _outside_verbatim(_ENTITY, _numeric, value)
+
+
+def _outside_verbatim(
+    pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], value: str
+) -> str:
+    """``pattern.sub(replace, value)``, leaving CDATA sections and comments as they are."""
     pieces: list[str] = []
     cursor = 0
     for verbatim in _VERBATIM.finditer(value):
-        pieces.append(_ENTITY.sub(_numeric, value[cursor : verbatim.start()]))
+        pieces.append(pattern.sub(replace, value[cursor : verbatim.start()]))
         pieces.append(verbatim.group(0))
         cursor = verbatim.end()
-    pieces.append(_ENTITY.sub(_numeric, value[cursor:]))
+    pieces.append(pattern.sub(replace, value[cursor:]))
     return "".join(pieces)
 
 

@@ -22,6 +22,10 @@ class JqlError(Exception):
         self.messages = messages
 
 
+class ValueProblem(Exception):
+    """Internal: one semantic problem, carrying Jira's message; collected into JqlError."""
+
+
 def syntax_error(detail: str, line: int, column: int) -> JqlError:
     """A parse error, positioned like Jira's: 1-based line and 1-based character in that line."""
     return JqlError([f"Error in the JQL Query: {detail} (line {line}, character {column})"])
@@ -44,11 +48,17 @@ def empty_unsupported(field: str) -> str:
 
 
 def empty_with_operator(operator: str, field: str) -> str:
-    return f"The operator '{operator}' does not support searching for EMPTY values for field '{field}'."
+    return (
+        f"The operator '{operator}' does not support searching for EMPTY values "
+        f"for field '{field}'."
+    )
 
 
 def list_unsupported(operator: str, operand: str, field: str) -> str:
-    return f"The operator '{operator}' does not support the list value '{operand}' for field '{field}'."
+    return (
+        f"The operator '{operator}' does not support the list value '{operand}' "
+        f"for field '{field}'."
+    )
 
 
 def non_list_unsupported(operator: str, operand: str, field: str) -> str:
@@ -83,7 +93,7 @@ def function_unsupported(name: str, field: str) -> str:
 
 
 def function_arity(name: str, expected: str, received: int) -> str:
-    return f"Function '{name}' expected '{expected}' arguments but received '{received}'."
+    return f"Function '{name}' expected {expected} arguments but received '{received}'."
 
 
 def function_duration(name: str, argument: str) -> str:
