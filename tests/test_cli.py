@@ -12,7 +12,7 @@ import pytest
 from restrat_sync.cli import build_parser, main
 from restrat_sync.http import RetryPolicy
 
-COMMANDS = ["init", "check", "sync", "metrics", "publish", "run", "demo", "sandbox"]
+COMMANDS = ["init", "check", "sync", "db", "metrics", "publish", "run", "demo", "sandbox"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -92,7 +92,7 @@ def test_unreachable_jira_exits_3(
     assert "unreachable" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["sync", "metrics", "publish", "run"])
+@pytest.mark.parametrize("command", ["metrics", "publish", "run"])
 def test_commands_of_later_issues_say_so_and_exit_2(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

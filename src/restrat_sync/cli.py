@@ -24,7 +24,6 @@ Command = Callable[[argparse.Namespace], int]
 INTERACTIVE_POLICY = RetryPolicy(max_attempts=3, max_total_seconds=30, initial_wait=1, max_wait=5)
 
 PENDING = {
-    "sync": "pull issues and changelogs from Jira into the local cache, incrementally",
     "metrics": "compute alignment, decision lag, flow, pivot and predictability metrics",
     "publish": "publish the dashboard pages to Confluence",
     "run": "run the scheduled worker: sync, metrics and publishing on their schedules",
@@ -60,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_init(commands)
     _add_check(commands)
+    _add_sync(commands)
+    _add_db(commands)
     for name, summary in PENDING.items():
         pending = commands.add_parser(name, help=summary, description=summary)
         pending.set_defaults(func=_pending(name))
@@ -154,6 +155,76 @@ def _run_check(args: argparse.Namespace) -> int:
     else:
         report = run_check(loaded, settings, create_session(INTERACTIVE_POLICY))
     print("\n".join(format_report(report)))
+    return 0
+
+
+# --- sync ----------------------------------------------------------------------------------------
+
+
+def _add_sync(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sync = commands.add_parser(
+        "sync",
+        help="pull issues and changelogs from Jira into the local cache, incrementally",
+        description="Pull every issue the themes, key results and scope select, plus the "
+        "descendants of the theme anchors, with their complete changelogs, into the cache "
+        "(RESTRAT_DATABASE_URL; SQLite in RESTRAT_DATA_DIR by default). Only what changed since "
+        "the last sync is fetched; --full fetches everything again and reconciles deleted and "
+        "moved issues. Safe to interrupt: the next sync carries on.",
+    )
+    sync.add_argument("--full", action="store_true", help="fetch everything, then reconcile")
+    sync.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sync.add_argument(
+        "--config", type=Path, help="config file (default: RESTRAT_CONFIG or config/restrat.yaml)"
+    )
+    sync.set_defaults(func=_run_sync)
+
+
+def _run_sync(args: argparse.Namespace) -> int:
+    import json
+
+    from restrat_sync.config import load_config
+    from restrat_sync.http import create_session
+    from restrat_sync.progress import LogProgress, TerminalProgress
+    from restrat_sync.settings import load_settings
+    from restrat_sync.sync import format_summary, open_syncer, options_for
+
+    settings = load_settings()
+    loaded = load_config(args.config or settings.config)
+    observer = TerminalProgress() if sys.stderr.isatty() else LogProgress()
+    try:
+        syncer = open_syncer(settings, loaded, create_session(), observer)
+        summary = syncer.run(options_for(loaded, full=args.full))
+    finally:
+        observer.close()
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print("\n".join(format_summary(summary)))
+    return 0
+
+
+def _add_db(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = commands.add_parser(
+        "db",
+        help="manage the cache database",
+        description="Manage the cache database. Migrations are also applied automatically "
+        "whenever restrat-sync opens the cache.",
+    )
+    actions = db.add_subparsers(title="actions", metavar="ACTION", required=True)
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="apply pending schema migrations",
+        description="Apply pending schema migrations to RESTRAT_DATABASE_URL.",
+    )
+    upgrade.set_defaults(func=_run_db_upgrade)
+
+
+def _run_db_upgrade(_: argparse.Namespace) -> int:
+    from restrat_sync.cache import upgrade
+    from restrat_sync.settings import load_settings
+
+    applied = upgrade(load_settings().effective_database_url)
+    print("applied: " + ", ".join(applied) if applied else "the cache schema is up to date")
     return 0
 
 

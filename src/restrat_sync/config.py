@@ -175,12 +175,11 @@ class Effort(Strict):
 
 class Schedule(Strict):
     sync: str = "*/15 * * * *"
-    reconcile: str = "30 2 * * *"
     weekly: str = "0 7 * * mon"
     monthly: str = "0 7 1 * *"
     quarterly: str = "0 7 1 1,4,7,10 *"
 
-    @field_validator("sync", "reconcile", "weekly", "monthly", "quarterly")
+    @field_validator("sync", "weekly", "monthly", "quarterly")
     @classmethod
     def _cron_parses(cls, value: str) -> str:
         try:
@@ -193,6 +192,8 @@ class Schedule(Strict):
 class SyncOptions(Strict):
     scope_jql: str | None = None  # a file name inside jql_dir; optional
     overlap_minutes: int = Field(default=5, ge=0, le=1440)
+    # How often a sync also reconciles (finds deleted and moved issues); --full always does.
+    reconcile_hours: float = Field(default=24, gt=0)
 
 
 class Config(Strict):

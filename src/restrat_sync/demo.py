@@ -1,8 +1,9 @@
 """``restrat-sync demo``: the product against the embedded sandbox, with no network.
 
 It starts the sandbox with a generated portfolio, writes the starter config into a temporary
-folder, points the settings at the sandbox and runs ``check`` exactly as an admin would, then
-shows what Jira holds: issues by type and status category, and what each JQL file matches.
+folder, points the settings at the sandbox and runs ``check`` exactly as an admin would, shows
+what Jira holds (issues by type and status category, what each JQL file matches), then runs a
+full sync into a fresh cache and an incremental one after it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.sandbox.cli import describe
 from restrat_sync.settings import Settings, jira_credentials
 from restrat_sync.starter import write_starter
+from restrat_sync.sync import format_summary, open_syncer, options_for
 
 
 def run_demo(flavor: str = "cloud", dataset: str = "small", serve: bool = False) -> int:
@@ -52,6 +54,10 @@ def _demo(server: SandboxServer, workdir: Path) -> None:
     projects = sorted(server.state.portfolio.projects)
     print(f"\nissues in projects {', '.join(projects)} by type and status category:")
     print("\n".join(format_counts(count_by_type_and_category(gateway, projects))))
+    syncer = open_syncer(settings, loaded, session)
+    for full in (True, False):
+        print(f"\n$ restrat-sync sync{' --full' if full else ''}")
+        print("\n".join(format_summary(syncer.run(options_for(loaded, full=full)))))
 
 
 def sandbox_settings(server: SandboxServer, workdir: Path) -> Settings:

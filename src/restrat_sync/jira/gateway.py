@@ -1,4 +1,5 @@
-"""Jira over atlassian-python-api: flavour detection, search paging, counting, JQL validation.
+"""Jira over atlassian-python-api: flavour detection, search paging, changelog completion,
+counting, JQL validation.
 
 The library is used for its URL handling and authentication only; every call goes through
 ``get``/``post`` on an explicit path, because several of its helpers are wrong on Cloud (see
@@ -10,20 +11,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
 from atlassian import Jira
 
 from restrat_sync.errors import ConnectionProblem, CredentialsRejected, RestratError
-from restrat_sync.http import RetryingSession
+from restrat_sync.http import RequestStats, RetryingSession
+from restrat_sync.jira import extract
+from restrat_sync.jira.fields import FieldIds
+from restrat_sync.jira.records import IssueRecord, StatusRecord
 from restrat_sync.settings import Credentials
 
 log = logging.getLogger(__name__)
 
 JiraFlavor = Literal["cloud", "datacenter"]
 CLOUD_PAGE_SIZE = 5000  # /search/jql accepts up to 5000 ids per page
+CLOUD_DETAIL_PAGE_SIZE = 100  # ...but pages with fields come capped at about 100 issues
 DC_PAGE_SIZE = 1000  # Data Center's usual cap on maxResults
+BULK_MAX_ISSUES = 1000  # /changelog/bulkfetch: issueIdsOrKeys per request
+BULK_MAX_RESULTS = 10000  # /changelog/bulkfetch: histories per page, across issues
+CHANGELOG_PAGE_SIZE = 100  # /issue/{key}/changelog: its cap on maxResults
+BULK_UNAVAILABLE = frozenset({404, 405, 501})  # bulk fetch not offered by this site
+
+
+@dataclass
+class IssuePage:
+    """One search page, extracted, with every changelog complete."""
+
+    records: list[IssueRecord]
+    raw_count: int  # issues Jira sent in the page
+    changelog_requests: int  # requests spent completing truncated changelogs
+    total: int | None = None  # Data Center's total for the whole query; Cloud sends none
 
 
 class JiraGateway:
@@ -33,6 +53,15 @@ class JiraGateway:
         self.url = url
         self.flavor = flavor
         self.client = client
+        self._bulk_changelog = flavor == "cloud"  # until the site says it has no bulk fetch
+        self._own_stats = RequestStats()
+        self._changelog_calls = 0  # requests sent to complete changelogs, failed ones included
+
+    @property
+    def stats(self) -> RequestStats:
+        """Requests and retries by endpoint, as counted by the session (when it counts)."""
+        session = getattr(self.client, "session", None)
+        return session.stats if isinstance(session, RetryingSession) else self._own_stats
 
     # --- reads used by `check` -----------------------------------------------------------------
 
@@ -66,33 +95,177 @@ class JiraGateway:
 
     def search(self, jql: str, fields: list[str], page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every issue matching ``jql``, paging by token on Cloud and by offset on Data Center."""
-        pages = self._cloud_pages if self.flavor == "cloud" else self._dc_pages
-        for page in pages(jql, fields, page_size):
-            yield from page
+        if self.flavor == "cloud":
+            answers = self._cloud_answers(jql, {"fields": fields}, page_size)
+        else:
+            answers = self._dc_answers(jql, {"fields": ",".join(fields)}, page_size, post=False)
+        for answer in answers:
+            yield from answer.get("issues", [])
 
-    def _cloud_pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[Any]]:
+    # --- extraction ----------------------------------------------------------------------------
+
+    def status_records(self) -> list[StatusRecord]:
+        return extract.status_records(self.statuses())
+
+    def list_keys(self, jql: str) -> list[str]:
+        """The keys ``jql`` matches, each once, in the largest pages the flavour serves."""
+        if self.flavor == "cloud":
+            # Pages of id/key only are not capped at 100 the way pages with fields are.
+            answers = self._cloud_answers(jql, {"fields": ["key"]}, CLOUD_PAGE_SIZE)
+        else:
+            answers = self._dc_answers(jql, {"fields": ["key"]}, DC_PAGE_SIZE, post=True)
+        keys = (_key_of(issue) for answer in answers for issue in answer.get("issues") or [])
+        return list(dict.fromkeys(keys))  # offset paging can show an issue twice
+
+    def fetch_issues(
+        self, jql: str, fields: FieldIds, page_size: int | None = None
+    ) -> Iterator[IssuePage]:
+        """Pages of records, each issue with its fields and complete changelog.
+
+        Truncated changelogs are completed before a page is yielded, so a page can be stored as
+        it comes.
+        """
+        wanted = extract.REQUEST_FIELDS(fields)
+        if self.flavor == "cloud":
+            query: dict[str, Any] = {"fields": wanted, "expand": "changelog"}
+            answers = self._cloud_answers(jql, query, page_size or CLOUD_DETAIL_PAGE_SIZE)
+        else:
+            # POST: chunked `key in (...)` JQL can outgrow a URL. DC's body takes expand as a list.
+            query = {"fields": wanted, "expand": ["changelog"]}
+            answers = self._dc_answers(jql, query, page_size or DC_PAGE_SIZE, post=True)
+        for answer in answers:
+            yield self._issue_page(answer, fields)
+
+    def _issue_page(self, answer: dict[str, Any], fields: FieldIds) -> IssuePage:
+        issues: list[dict[str, Any]] = list(answer.get("issues") or [])
+        calls_before = self._changelog_calls
+        histories = self._complete_changelogs(issues, fields)
+        records = [extract.issue_record(raw, fields, histories[_id(raw)]) for raw in issues]
+        total = answer.get("total")
+        return IssuePage(
+            records=records,
+            raw_count=len(issues),
+            changelog_requests=self._changelog_calls - calls_before,
+            total=total if isinstance(total, int) else None,
+        )
+
+    # --- paging --------------------------------------------------------------------------------
+
+    def _cloud_answers(
+        self, jql: str, query: dict[str, Any], size: int
+    ) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
-            body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": size}
+            body: dict[str, Any] = {"jql": jql, **query, "maxResults": size}
             if token:
                 body["nextPageToken"] = token
             answer = self._post("rest/api/3/search/jql", body)
-            yield answer.get("issues", [])
+            yield answer
             token = answer.get("nextPageToken")
             # A page may hold fewer issues than asked; only isLast/the token say it is the end.
             if answer.get("isLast", token is None) or not token:
                 return
 
-    def _dc_pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[Any]]:
+    def _dc_answers(
+        self, jql: str, query: dict[str, Any], size: int, post: bool
+    ) -> Iterator[dict[str, Any]]:
         start = 0
         while True:
-            params = {"jql": jql, "fields": ",".join(fields), "startAt": start, "maxResults": size}
-            answer = self._get("rest/api/2/search", params)
-            issues = answer.get("issues", [])
-            yield issues
+            args = {"jql": jql, **query, "startAt": start, "maxResults": size}
+            path = "rest/api/2/search"
+            answer = self._post(path, args) if post else self._get(path, args)
+            issues = answer.get("issues") or []
+            yield answer
+            # The server may cap maxResults below what was asked: advance by what came.
             start += len(issues)
             if not issues or start >= int(answer.get("total", 0)):
                 return
+
+    # --- changelog completion ------------------------------------------------------------------
+
+    def _complete_changelogs(
+        self, issues: list[dict[str, Any]], fields: FieldIds
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Every issue's complete histories, by issue id."""
+        histories = {_id(raw): extract.histories_of(raw) for raw in issues}
+        truncated = [raw for raw in issues if extract.is_truncated(raw)]
+        if truncated and self.flavor != "cloud":
+            # Data Center embeds the whole changelog and has no endpoint to page one.
+            # The record keeps Jira's total, so the gap stays visible downstream.
+            for raw in truncated:
+                held, total = len(histories[_id(raw)]), (raw.get("changelog") or {}).get("total")
+                message = "Jira sent %d of %s histories of %s; Data Center cannot page the rest"
+                log.warning(message, held, total, raw.get("key"))
+        elif truncated:
+            embedded = {_id(raw): histories[_id(raw)] for raw in truncated}
+            for issue_id, fetched in self._fetch_changelogs(embedded, fields).items():
+                histories[issue_id] = extract.merge_histories(histories[issue_id], fetched)
+        return histories
+
+    def _fetch_changelogs(
+        self, embedded: dict[str, list[dict[str, Any]]], fields: FieldIds
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Full histories of the issues in ``embedded``: bulk fetch, else one issue at a time."""
+        fetched: dict[str, list[dict[str, Any]]] = {}
+        if self._bulk_changelog:
+            try:
+                fetched = self._bulk_changelogs(list(embedded), fields)
+            except JiraAnswered as answer:
+                if answer.status not in BULK_UNAVAILABLE:
+                    raise
+                log.info("changelog bulk fetch unavailable (%d); paging per issue", answer.status)
+                self._bulk_changelog = False
+        for issue_id, known in embedded.items():
+            got = fetched.get(issue_id, [])
+            if not self._bulk_changelog or not _bulk_agrees(known, got, fields):
+                fetched[issue_id] = self._issue_changelog(issue_id)
+        return fetched
+
+    def _bulk_changelogs(
+        self, issue_ids: list[str], fields: FieldIds
+    ) -> dict[str, list[dict[str, Any]]]:
+        """``POST /changelog/bulkfetch`` (the library's helper sends the wrong body key)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(issue_ids), BULK_MAX_ISSUES):
+            body: dict[str, Any] = {
+                "issueIdsOrKeys": issue_ids[start : start + BULK_MAX_ISSUES],
+                # Items are filtered to these fields: all that transitions and changes need.
+                "fieldIds": extract.changelog_field_ids(fields),
+                "maxResults": BULK_MAX_RESULTS,
+            }
+            while True:
+                self._changelog_calls += 1
+                answer = self._post("rest/api/3/changelog/bulkfetch", body)
+                for entry in answer.get("issueChangeLogs") or []:
+                    # One issue's histories can be split over pages (they count across issues).
+                    histories = out.setdefault(str(entry.get("issueId")), [])
+                    histories.extend(entry.get("changeHistories") or [])
+                token = answer.get("nextPageToken")
+                if not token or token == body.get("nextPageToken"):
+                    break
+                body["nextPageToken"] = token
+        return out
+
+    def _issue_changelog(self, issue_id: str) -> list[dict[str, Any]]:
+        """``GET /issue/{id}/changelog`` (Cloud only), paged by startAt, oldest first."""
+        histories: list[dict[str, Any]] = []
+        while True:
+            params = {"startAt": len(histories), "maxResults": CHANGELOG_PAGE_SIZE}
+            self._changelog_calls += 1
+            try:
+                answer = self._get(f"rest/api/3/issue/{issue_id}/changelog", params)
+            except JiraAnswered as refused:
+                if refused.status != 404:
+                    raise
+                log.warning("issue %s vanished while its changelog was read", issue_id)
+                return histories
+            values = answer.get("values") or []
+            histories.extend(values)
+            last = answer.get("isLast")
+            if last is None:
+                last = len(histories) >= int(answer.get("total", 0))
+            if last or not values:
+                return histories
 
     def _dc_query_errors(self, jql: str) -> list[str]:
         try:
@@ -159,6 +332,35 @@ def _error_messages(response: requests.Response) -> list[str]:
     return messages
 
 
+def _id(raw: dict[str, Any]) -> str:
+    return str(raw["id"])
+
+
+def _key_of(issue: dict[str, Any]) -> str:
+    key = issue.get("key")
+    if not key:
+        # Cloud's /search/jql sends only ids unless `key` is among the fields asked for.
+        raise RestratError(f"Jira sent issue {issue.get('id')} without its key")
+    return str(key)
+
+
+def _bulk_agrees(
+    embedded: list[dict[str, Any]], fetched: list[dict[str, Any]], fields: FieldIds
+) -> bool:
+    """Whether bulk fetch returned every relevant item the embedded newest histories hold.
+
+    Its ``fieldIds`` filter is the one part not checked against a real site for every kind of
+    hierarchy item (``IssueParentAssociation``); a history it left out, or items it dropped,
+    send the issue to the per-issue endpoint instead.
+    """
+    by_id = {str(history["id"]): history for history in fetched}
+    for history in embedded:
+        wanted = extract.relevant_items(history, fields)
+        if wanted and extract.relevant_items(by_id.get(str(history["id"]), {}), fields) != wanted:
+            return False
+    return True
+
+
 def _reason(exc: requests.RequestException) -> str:
     # The exception text can embed the URL with credentials; keep only its class and cause.
     return type(exc).__name__
@@ -177,7 +379,7 @@ def connect_jira(
     if flavor == "auto":
         probe = JiraGateway(url, "datacenter", _client(url, credentials, session, cloud=False))
         flavor = flavor_of(probe.server_info())
-        log.info("Jira at %s is %s", url, flavor)
+        log.debug("Jira at %s is %s", url, flavor)
     cloud = flavor == "cloud"
     chosen: JiraFlavor = "cloud" if cloud else "datacenter"
     return JiraGateway(url, chosen, _client(url, credentials, session, cloud=cloud))

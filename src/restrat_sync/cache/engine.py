@@ -1,0 +1,162 @@
+"""Engine creation and schema migrations of the cache.
+
+Migrations are Alembic revisions shipped inside the package (``migrations/``) and applied
+programmatically, so that an installed restrat-sync needs no alembic.ini.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from restrat_sync.errors import RestratError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000  # a second writer (CLI next to the scheduler) waits rather than fails
+WRITE_OPTION = "restrat_write"  # execution option: this connection's transactions will write
+# Serialises concurrent migrations of one PostgreSQL database (any constant; "rsync" in ASCII).
+MIGRATION_LOCK_ID = 0x7273796E63
+
+
+class CacheError(RestratError):
+    """The cache database cannot be opened, migrated or used."""
+
+
+def masked(url: str | URL) -> str:
+    """The URL as text, with any password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def create_cache_engine(database_url: str) -> Engine:
+    """An engine for the cache; SQLite gets its folder created and its pragmas set."""
+    try:
+        url = make_url(database_url)
+    except (ArgumentError, ValueError):
+        # The parser's messages quote the URL, password included.
+        raise CacheError("the database URL is not a valid SQLAlchemy URL") from None
+    try:
+        if url.get_backend_name() == "sqlite":
+            return _sqlite_engine(url)
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise CacheError(
+            f"cannot open the cache at {masked(url)}: the {url.get_driver_name()} driver is not "
+            f"installed ({exc.name}); for PostgreSQL install restrat-sync[postgres]"
+        ) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CacheError(f"cannot open the cache at {masked(url)}: {describe(exc, url)}") from exc
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 (before 3.12) opens transactions itself, only before DML: SELECTs and DDL
+    # would run outside any transaction. Take over BEGIN (see _sqlite_begin) so a transaction
+    # covers everything, migrations included.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A deferred transaction that reads first and writes later fails at once (SQLITE_BUSY, no
+    # waiting) when another writer committed in between; IMMEDIATE takes the write lock upfront.
+    write = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine whose transactions are meant to write."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Upgrade the schema to the newest revision; return the revisions applied, oldest first."""
+    applied: list[str] = []
+
+    def on_version_apply(*, step: Any, **_: Any) -> None:
+        applied.append(step.up_revision_id)
+
+    with _migration_connection(engine) as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        _refuse_unknown_revisions(connection, ScriptDirectory.from_config(config), engine.url)
+        config.attributes["connection"] = connection
+        config.attributes["on_version_apply"] = [on_version_apply]
+        command.upgrade(config, "head")
+    if applied:
+        log.info("cache at %s migrated to %s", masked(engine.url), applied[-1])
+    return applied
+
+
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[Connection]:
+    with writer(engine).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the tables.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        yield connection
+
+
+def _refuse_unknown_revisions(connection: Connection, script: ScriptDirectory, url: URL) -> None:
+    known = {revision.revision for revision in script.walk_revisions()}
+    current = MigrationContext.configure(connection).get_current_heads()
+    unknown = [revision for revision in current if revision not in known]
+    if unknown:
+        raise CacheError(
+            f"the cache at {masked(url)} has schema revision {', '.join(unknown)}, which this "
+            "restrat-sync does not know: a newer restrat-sync wrote it. Upgrade restrat-sync, "
+            "or point RESTRAT_DATABASE_URL at another database."
+        )
+
+
+def upgrade_engine(engine: Engine) -> list[str]:
+    """``migrate`` with failures turned into a ``CacheError`` that names the masked URL."""
+    try:
+        return migrate(engine)
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        message = f"cannot open the cache at {masked(engine.url)}: {describe(exc, engine.url)}"
+        raise CacheError(message) from exc
+
+
+def describe(exc: BaseException, url: URL) -> str:
+    """The driver's own words for a failure, on one line and without the password."""
+    original = getattr(exc, "orig", None) or exc
+    words = " ".join(str(original).split()) or type(original).__name__
+    if url.password:
+        words = words.replace(str(url.password), "***")
+    return words
+
+
+def upgrade(database_url: str) -> list[str]:
+    """Migrate the cache at ``database_url`` to the newest schema; return the revisions applied
+    (empty when it was up to date)."""
+    engine = create_cache_engine(database_url)
+    try:
+        return upgrade_engine(engine)
+    finally:
+        engine.dispose()

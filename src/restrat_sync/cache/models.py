@@ -1,0 +1,199 @@
+"""The cache's tables as typed SQLAlchemy models.
+
+Migrations (``migrations/versions``) create these tables; a test checks that both agree. Every
+timestamp is a ``UTCDateTime``: aware UTC in Python, whatever the backend.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from restrat_sync.cache.types import UTCDateTime
+
+# Explicit constraint names, so that later migrations can address them on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+OPEN_SPAN = "left_at IS NULL"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        date: Date(),
+        str: String(),
+        dict[str, int]: JSON(),
+        list[str]: JSON(),
+        list[dict[str, Any]]: JSON(),
+    }
+
+
+def _issue_fk() -> ForeignKey:
+    # History and links are the issue's own: they go when the issue row goes.
+    return ForeignKey("issues.id", ondelete="CASCADE")
+
+
+class Issue(Base):
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(index=True, unique=True)
+    project: Mapped[str] = mapped_column(index=True)
+    issuetype: Mapped[str]
+    hierarchy_level: Mapped[int | None]
+    subtask: Mapped[bool]
+    status: Mapped[str]
+    status_id: Mapped[str]
+    status_category: Mapped[str]
+    summary: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime]
+    updated: Mapped[datetime] = mapped_column(index=True)
+    resolved: Mapped[datetime | None]
+    duedate: Mapped[date | None]
+    priority: Mapped[str | None]
+    story_points: Mapped[float | None] = mapped_column(Float)
+    labels: Mapped[list[str]]
+    fix_versions: Mapped[list[dict[str, Any]]]  # {name, released, release_date (ISO) | None}
+    parent_key: Mapped[str | None] = mapped_column(index=True)
+    epic_link_key: Mapped[str | None] = mapped_column(index=True)
+    parent_link_key: Mapped[str | None] = mapped_column(index=True)
+    changelog_total: Mapped[int]
+    first_seen_at: Mapped[datetime]
+    synced_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]  # Jira no longer has the issue
+    out_of_scope_at: Mapped[datetime | None]  # no mapping selects it any more
+
+
+class StatusTransition(Base):
+    __tablename__ = "status_transitions"
+    __table_args__ = (Index("ix_status_transitions_issue_id_at", "issue_id", "at"),)
+
+    issue_id: Mapped[int] = mapped_column(BigInteger, _issue_fk(), primary_key=True)
+    history_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    item_index: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    from_status_id: Mapped[str | None]
+    from_status: Mapped[str | None]
+    to_status_id: Mapped[str | None]
+    to_status: Mapped[str | None]
+
+
+class FieldChange(Base):
+    __tablename__ = "field_changes"
+
+    issue_id: Mapped[int] = mapped_column(BigInteger, _issue_fk(), primary_key=True)
+    history_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    item_index: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    field: Mapped[str]
+    from_value: Mapped[str | None] = mapped_column(Text)
+    from_string: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
+    to_string: Mapped[str | None] = mapped_column(Text)
+
+
+class IssueLink(Base):
+    __tablename__ = "issue_links"
+
+    issue_id: Mapped[int] = mapped_column(BigInteger, _issue_fk(), primary_key=True)
+    link_id: Mapped[str] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(primary_key=True)  # "outward" | "inward"
+    type_name: Mapped[str]
+    other_key: Mapped[str]
+
+
+class Status(Base):
+    __tablename__ = "statuses"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    category: Mapped[str]
+
+
+class Membership(Base):
+    """A span during which ``issue_key`` was selected by the mapping's JQL."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index(
+            "uq_memberships_open_span",
+            "mapping_key",
+            "issue_key",
+            unique=True,
+            sqlite_where=text(OPEN_SPAN),
+            postgresql_where=text(OPEN_SPAN),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mapping_key: Mapped[str]  # "theme:GROWTH", "kr:GROWTH:0", ...
+    issue_key: Mapped[str]
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+
+class SyncState(Base):
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(primary_key=True)  # a mapping key or a cursor name
+    watermark_ms: Mapped[int | None] = mapped_column(BigInteger)  # epoch milliseconds
+    updated_at: Mapped[datetime]
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str]  # "running" | "ok" | "failed"
+    full: Mapped[bool]
+    counts: Mapped[dict[str, int]]
+    requests: Mapped[dict[str, int]]  # endpoint -> requests sent
+    retries: Mapped[dict[str, int]]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class MetricSnapshot(Base):
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (UniqueConstraint("period", "scope", "metric"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str]  # "2026-W47", "2026-11", "2026-Q4"
+    scope: Mapped[str]  # "overall", "theme:GROWTH"
+    metric: Mapped[str]
+    computed_at: Mapped[datetime]
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class PublishedPage(Base):
+    __tablename__ = "published_pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(unique=True)
+    page_id: Mapped[str]
+    cadence: Mapped[str]
+    period: Mapped[str]
+    content_hash: Mapped[str]
+    version: Mapped[int]
+    published_at: Mapped[datetime]

@@ -1,0 +1,488 @@
+"""The cache's write and read API, as the sync engine uses it.
+
+Writes take the caller's session (one transaction per page, together with its watermark); reads
+and the run log open their own. Upserts are idempotent and batched: one read of what is stored
+per table and chunk, then executemany statements, never a query per issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import ColumnElement, Engine, Table, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from restrat_sync.cache.engine import create_cache_engine, upgrade_engine, writer
+from restrat_sync.cache.models import (
+    Base,
+    FieldChange,
+    Issue,
+    IssueLink,
+    Membership,
+    Status,
+    StatusTransition,
+    SyncRun,
+    SyncState,
+)
+from restrat_sync.jira.records import IssueRecord, StatusRecord
+
+T = TypeVar("T")
+CHUNK = 900  # values per IN list: below the 999 bound variables of older SQLite builds
+
+# Columns of `issues` that come from Jira: a difference in any of them makes an issue "updated".
+ISSUE_CONTENT = (
+    "key", "project", "issuetype", "hierarchy_level", "subtask", "status", "status_id",
+    "status_category", "summary", "created", "updated", "resolved", "duedate", "priority",
+    "story_points", "labels", "fix_versions", "parent_key", "epic_link_key", "parent_link_key",
+    "changelog_total",
+)  # fmt: skip
+TRANSITION_FIELDS = (
+    "history_id", "item_index", "at", "from_status_id", "from_status", "to_status_id", "to_status",
+)  # fmt: skip
+FIELD_CHANGE_FIELDS = (
+    "history_id", "item_index", "at", "field", "from_value", "from_string", "to_value",
+    "to_string",
+)  # fmt: skip
+LINK_FIELDS = ("link_id", "direction", "type_name", "other_key")
+
+HistoryKey = tuple[int, int, int]  # (issue_id, history_id, item_index)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+ISSUES = _table(Issue)
+TRANSITIONS = _table(StatusTransition)
+FIELD_CHANGES = _table(FieldChange)
+LINKS = _table(IssueLink)
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    new: int
+    updated: int  # any stored value changed: a field, history added, links, or un-deleted
+    unchanged: int
+    transitions_added: int
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    joined: list[str]
+    left: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRunInfo:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str  # "running" | "ok" | "failed"
+    full: bool
+    counts: dict[str, int]
+    requests: dict[str, int]
+    retries: dict[str, int]
+    error: str | None
+
+
+def open_cache(database_url: str) -> Cache:
+    """Open the cache at ``database_url``, migrating it to the newest schema first."""
+    engine = create_cache_engine(database_url)
+    try:
+        upgrade_engine(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Cache(engine)
+
+
+class Cache:
+    """The local cache of Jira issues, their history, memberships and sync bookkeeping."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = writer(engine)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One session in one transaction: committed on success, rolled back on an exception."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        with Session(self.engine) as session:
+            yield session
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def upsert_issues(
+        self, session: Session, records: Sequence[IssueRecord], now: datetime
+    ) -> UpsertCounts:
+        """Store issues with their history and links (idempotent); count what changed."""
+        return _IssueUpsert(session.connection(), records, now).run()
+
+    def upsert_statuses(self, session: Session, statuses: Sequence[StatusRecord]) -> None:
+        """Store Jira's status catalogue: new statuses added, renamed ones updated."""
+        rows = {s.id: {"id": s.id, "name": s.name, "category": s.category} for s in statuses}
+        if rows:
+            statement = _insert(session.connection(), _table(Status))
+            statement = statement.on_conflict_do_update(
+                index_elements=["id"], set_=_excluded(statement, ("name", "category"))
+            )
+            session.connection().execute(statement, list(rows.values()))
+
+    def set_watermark(
+        self, session: Session, key: str, watermark_ms: int | None, now: datetime
+    ) -> None:
+        """Set the watermark (epoch ms) of a mapping or cursor."""
+        statement = _insert(session.connection(), _table(SyncState)).values(
+            key=key, watermark_ms=watermark_ms, updated_at=now
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"], set_=_excluded(statement, ("watermark_ms", "updated_at"))
+        )
+        session.connection().execute(statement)
+
+    def record_membership(
+        self, session: Session, mapping_key: str, keys: Collection[str], now: datetime
+    ) -> MembershipChange:
+        """Make ``keys`` the open members of the mapping: open spans for newcomers and close the
+        spans of keys no longer listed. Closed spans stay, as history."""
+        members = set(keys)
+        current = _open_members(session, mapping_key)
+        joined, left = sorted(members - current), sorted(current - members)
+        connection = session.connection()
+        if joined:
+            rows = [{"mapping_key": mapping_key, "issue_key": k, "joined_at": now} for k in joined]
+            connection.execute(_table(Membership).insert(), rows)
+        for chunk in chunks(left):
+            connection.execute(
+                update(Membership)
+                .where(Membership.mapping_key == mapping_key, Membership.left_at.is_(None))
+                .where(Membership.issue_key.in_(chunk))
+                .values(left_at=now)
+            )
+        return MembershipChange(joined=joined, left=left)
+
+    def mark_deleted(self, session: Session, keys: Collection[str], now: datetime) -> int:
+        """Flag issues Jira no longer has; return how many were not flagged yet."""
+        return _flag(session.connection(), Issue.deleted_at, keys, now)
+
+    def mark_out_of_scope(self, session: Session, keys: Collection[str], now: datetime) -> int:
+        """Flag issues that no mapping selects any more; return how many were not flagged yet."""
+        return _flag(session.connection(), Issue.out_of_scope_at, keys, now)
+
+    def start_run(self, full: bool, now: datetime) -> int:
+        """Log the start of a sync run in its own transaction; return the run's id."""
+        with self.transaction() as session:
+            run = SyncRun(
+                started_at=now, outcome="running", full=full, counts={}, requests={}, retries={}
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        outcome: str,
+        now: datetime,
+        counts: Mapping[str, int],
+        requests: Mapping[str, int],
+        retries: Mapping[str, int],
+        error: str | None,
+    ) -> None:
+        """Log how a sync run ended, in its own transaction."""
+        with self.transaction() as session:
+            run = session.get_one(SyncRun, run_id)
+            run.finished_at, run.outcome, run.error = now, outcome, error
+            run.counts, run.requests, run.retries = dict(counts), dict(requests), dict(retries)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def watermark(self, key: str) -> int | None:
+        """The watermark of ``key``; None when never set (or set to None)."""
+        with self._reading() as session:
+            state = session.get(SyncState, key)
+            return None if state is None else state.watermark_ms
+
+    def watermarks(self) -> dict[str, int | None]:
+        """Every watermark by key."""
+        with self._reading() as session:
+            return {s.key: s.watermark_ms for s in session.scalars(select(SyncState))}
+
+    def issue_keys(self, include_deleted: bool = False) -> set[str]:
+        """Keys of the live issues, neither deleted nor out of scope; with ``include_deleted``,
+        every cached key."""
+        statement = select(Issue.key)
+        if not include_deleted:
+            statement = statement.where(Issue.deleted_at.is_(None), Issue.out_of_scope_at.is_(None))
+        with self._reading() as session:
+            return set(session.scalars(statement))
+
+    def updated_by_key(self, keys: Collection[str]) -> dict[str, datetime]:
+        """Jira's ``updated`` of the cached issues among ``keys``."""
+        found: dict[str, datetime] = {}
+        with self._reading() as session:
+            for chunk in chunks(sorted(set(keys))):
+                statement = select(Issue.key, Issue.updated).where(Issue.key.in_(chunk))
+                # Not dict.update(result): a Result has keys(), so it would pass for a mapping.
+                for key, updated in session.execute(statement):
+                    found[key] = updated
+        return found
+
+    def children_parents(self, roots: Collection[str]) -> set[str]:
+        """``roots`` and every cached, not deleted issue below them through ``parent``, Epic Link
+        or Parent Link. The roots are included as given, cached or not."""
+        children: dict[str, list[str]] = {}
+        statement = select(
+            Issue.key, Issue.parent_key, Issue.epic_link_key, Issue.parent_link_key
+        ).where(Issue.deleted_at.is_(None))
+        with self._reading() as session:
+            for key, *parents in session.execute(statement):
+                for parent in {p for p in parents if p is not None}:
+                    children.setdefault(parent, []).append(key)
+        reached, frontier = set(roots), list(roots)
+        while frontier:
+            below = {c for p in frontier for c in children.get(p, ()) if c not in reached}
+            reached |= below
+            frontier = list(below)
+        return reached
+
+    def hierarchy_levels(self, keys: Collection[str]) -> dict[str, int | None]:
+        """``issuetype.hierarchyLevel`` of the cached issues among ``keys`` (None where Jira did
+        not send one); keys not in the cache are absent."""
+        found: dict[str, int | None] = {}
+        with self._reading() as session:
+            for chunk in chunks(sorted(set(keys))):
+                statement = select(Issue.key, Issue.hierarchy_level).where(Issue.key.in_(chunk))
+                for key, level in session.execute(statement):
+                    found[key] = level
+        return found
+
+    def open_members(self, mapping_key: str) -> set[str]:
+        """Keys the mapping selects now (its open membership spans)."""
+        with self._reading() as session:
+            return _open_members(session, mapping_key)
+
+    def last_run(self) -> SyncRunInfo | None:
+        """The most recently started sync run."""
+        with self._reading() as session:
+            run = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1)).first()
+            return None if run is None else _run_info(run)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        with self._reading() as session:
+            return {
+                table.name: session.scalar(select(func.count()).select_from(table)) or 0
+                for table in Base.metadata.sorted_tables
+            }
+
+
+class _IssueUpsert:
+    """One batch of issues against what the cache holds of them."""
+
+    def __init__(self, connection: Connection, records: Sequence[IssueRecord], now: datetime):
+        self.connection = connection
+        self.now = now
+        self.records = list({record.id: record for record in records}.values())  # last wins
+        self.ids = [record.id for record in self.records]
+
+    def run(self) -> UpsertCounts:
+        if not self.records:
+            return UpsertCounts(0, 0, 0, 0)
+        stored = self._stored_issues()
+        self._drop_reused_keys(stored)
+        transitions = self._missing_history(TRANSITIONS, TRANSITION_FIELDS, "transitions", stored)
+        field_changes = self._missing_history(
+            FIELD_CHANGES, FIELD_CHANGE_FIELDS, "field_changes", stored
+        )
+        relinked = self._changed_links(stored)
+        rows = [_issue_row(record, self.now) for record in self.records]
+        written = [r for r in rows if r["id"] not in stored or _differs(r, stored[r["id"]])]
+        self._write_issues(written, stored.keys() - {r["id"] for r in written})
+        self._insert_history(TRANSITIONS, transitions)
+        self._insert_history(FIELD_CHANGES, field_changes)
+        self._replace_links(relinked, stored)
+        touched = {r["id"] for r in written} | relinked
+        touched |= {row["issue_id"] for row in transitions + field_changes}
+        new, updated = len(self.ids) - len(stored), len(touched & stored.keys())
+        return UpsertCounts(new, updated, len(stored) - updated, len(transitions))
+
+    def _drop_reused_keys(self, stored: Mapping[int, Mapping[str, Any]]) -> None:
+        """Delete cached issues whose key Jira now gives to another issue (a project deleted
+        and created again restarts its numbering); the unique key would refuse the new one."""
+        # Only a new issue, or one whose key changed (moved), can take a key held by another.
+        by_key = {
+            r.key: r.id for r in self.records if r.id not in stored or stored[r.id]["key"] != r.key
+        }
+        batch = set(self.ids)
+        stale: list[int] = []
+        for chunk in chunks(sorted(by_key)):
+            statement = select(Issue.id, Issue.key).where(Issue.key.in_(chunk))
+            for issue_id, key in self.connection.execute(statement):
+                if by_key[key] != issue_id and issue_id not in batch:
+                    stale.append(issue_id)
+        for ids in chunks(stale):
+            self.connection.execute(delete(Issue).where(Issue.id.in_(ids)))
+
+    def _stored_issues(self) -> dict[int, dict[str, Any]]:
+        columns = [ISSUES.c[name] for name in ("id", *ISSUE_CONTENT, *_FLAGS)]
+        stored: dict[int, dict[str, Any]] = {}
+        for chunk in chunks(self.ids):
+            statement = select(*columns).where(ISSUES.c.id.in_(chunk))
+            for row in self.connection.execute(statement).mappings():
+                stored[row["id"]] = dict(row)
+        return stored
+
+    def _missing_history(
+        self, table: Table, fields: Sequence[str], attribute: str, stored: Mapping[int, Any]
+    ) -> list[dict[str, Any]]:
+        """History rows of the batch that the cache lacks (history rows never change)."""
+        have = set(_history_keys(self.connection, table, [i for i in self.ids if i in stored]))
+        missing: dict[HistoryKey, dict[str, Any]] = {}
+        for record in self.records:
+            for item in getattr(record, attribute):
+                key = (record.id, item.history_id, item.item_index)
+                if key not in have:
+                    missing[key] = {"issue_id": record.id, **{f: getattr(item, f) for f in fields}}
+        return list(missing.values())
+
+    def _changed_links(self, stored: Mapping[int, Any]) -> set[int]:
+        """Ids of the issues whose links differ from the cached ones."""
+        have: dict[int, set[tuple[Any, ...]]] = {}
+        columns = [LINKS.c[name] for name in ("issue_id", *LINK_FIELDS)]
+        for chunk in chunks([i for i in self.ids if i in stored]):
+            for issue_id, *link in self.connection.execute(
+                select(*columns).where(LINKS.c.issue_id.in_(chunk))
+            ):
+                have.setdefault(issue_id, set()).add(tuple(link))
+        return {r.id for r in self.records if _link_set(r) != have.get(r.id, set())}
+
+    def _write_issues(self, rows: list[dict[str, Any]], unchanged: Collection[int]) -> None:
+        if rows:
+            statement = _insert(self.connection, ISSUES)
+            refreshed = (*ISSUE_CONTENT, "synced_at", *_FLAGS)  # first_seen_at stays
+            statement = statement.on_conflict_do_update(
+                index_elements=["id"], set_=_excluded(statement, refreshed)
+            )
+            self.connection.execute(statement, rows)
+        # Rows not rewritten were still seen: only their bookkeeping moves.
+        for chunk in chunks(sorted(unchanged)):
+            self.connection.execute(
+                update(ISSUES).where(ISSUES.c.id.in_(chunk)).values(synced_at=self.now)
+            )
+
+    def _insert_history(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            # DO NOTHING: a concurrent writer may have stored the same history meanwhile.
+            statement = _insert(self.connection, table).on_conflict_do_nothing()
+            self.connection.execute(statement, rows)
+
+    def _replace_links(self, relinked: set[int], stored: Mapping[int, Any]) -> None:
+        for chunk in chunks(sorted(relinked & stored.keys())):
+            self.connection.execute(delete(LINKS).where(LINKS.c.issue_id.in_(chunk)))
+        rows = [
+            {"issue_id": r.id, **dict(zip(LINK_FIELDS, link, strict=True))}
+            for r in self.records
+            if r.id in relinked
+            for link in sorted(_link_set(r))
+        ]
+        if rows:
+            self.connection.execute(LINKS.insert(), rows)
+
+
+_FLAGS = ("deleted_at", "out_of_scope_at")
+
+
+def _issue_row(record: IssueRecord, now: datetime) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": record.id}
+    row.update((name, getattr(record, name)) for name in ISSUE_CONTENT)
+    row["labels"] = list(record.labels)
+    row["fix_versions"] = [
+        {
+            "name": v.name,
+            "released": v.released,
+            "release_date": v.release_date.isoformat() if v.release_date else None,
+        }
+        for v in record.fix_versions
+    ]
+    row.update(first_seen_at=now, synced_at=now, deleted_at=None, out_of_scope_at=None)
+    return row
+
+
+def _differs(row: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+    """Whether writing ``row`` changes a stored value (a flag cleared counts)."""
+    return any(row[name] != stored[name] for name in (*ISSUE_CONTENT, *_FLAGS))
+
+
+def _link_set(record: IssueRecord) -> set[tuple[Any, ...]]:
+    return {(x.link_id, x.direction, x.type_name, x.other_key) for x in record.links}
+
+
+def _history_keys(connection: Connection, table: Table, ids: list[int]) -> Iterable[HistoryKey]:
+    columns = (table.c.issue_id, table.c.history_id, table.c.item_index)
+    for chunk in chunks(ids):
+        statement = select(*columns).where(table.c.issue_id.in_(chunk))
+        yield from connection.execute(statement)
+
+
+def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which has ON CONFLICT; both backends share its API."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _excluded(
+    statement: postgresql.Insert | sqlite.Insert, names: Iterable[str]
+) -> dict[str, ColumnElement[Any]]:
+    return {name: statement.excluded[name] for name in names}
+
+
+def _flag(connection: Connection, column: Any, keys: Collection[str], now: datetime) -> int:
+    """Set a flag timestamp where unset: the first time it was noticed is the one kept."""
+    flagged = 0
+    for chunk in chunks(sorted(set(keys))):
+        statement = update(Issue).where(Issue.key.in_(chunk), column.is_(None))
+        flagged += connection.execute(statement.values({column: now})).rowcount
+    return flagged
+
+
+def _open_members(session: Session, mapping_key: str) -> set[str]:
+    statement = select(Membership.issue_key).where(
+        Membership.mapping_key == mapping_key, Membership.left_at.is_(None)
+    )
+    return set(session.scalars(statement))
+
+
+def _run_info(run: SyncRun) -> SyncRunInfo:
+    return SyncRunInfo(
+        id=run.id,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        outcome=run.outcome,
+        full=run.full,
+        counts=dict(run.counts),
+        requests=dict(run.requests),
+        retries=dict(run.retries),
+        error=run.error,
+    )
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

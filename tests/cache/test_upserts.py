@@ -1,0 +1,217 @@
+"""Issues, their history, links and statuses are stored idempotently, with honest counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from restrat_sync.cache import Cache, UpsertCounts
+from restrat_sync.cache.models import FieldChange, Issue, IssueLink, Status, StatusTransition
+from restrat_sync.jira.records import (
+    PARENT,
+    FieldChangeRecord,
+    FixVersion,
+    IssueRecord,
+    StatusRecord,
+)
+from tests.cache.conftest import CREATED, NOW, issue, link, transition
+
+LATER = NOW + timedelta(hours=1)
+
+
+def upsert(cache: Cache, records: Sequence[IssueRecord], now: datetime = NOW) -> UpsertCounts:
+    """Upsert ``records`` in a transaction of their own."""
+    with cache.transaction() as session:
+        return cache.upsert_issues(session, records, now)
+
+
+def stored_issue(cache: Cache, key: str) -> Issue:
+    """The cached row of ``key``."""
+    with cache.transaction() as session:
+        return session.scalars(select(Issue).where(Issue.key == key)).one()
+
+
+def started(number: int) -> IssueRecord:
+    """An issue with two status changes, a field change and a link."""
+    return issue(
+        number,
+        status="Done",
+        transitions=(
+            transition(100 * number, "In Progress", CREATED + timedelta(days=1)),
+            transition(100 * number + 1, "Done", CREATED + timedelta(days=3)),
+        ),
+        field_changes=(
+            FieldChangeRecord(
+                history_id=100 * number,
+                item_index=1,
+                at=CREATED + timedelta(days=1),
+                field=PARENT,
+                from_value=None,
+                from_string=None,
+                to_value="10000",
+                to_string="PAY-0",
+            ),
+        ),
+        links=(link(f"L{number}", "PAY-0"),),
+        changelog_total=2,
+    )
+
+
+def test_first_upsert_counts_new_issues_and_transitions(cache: Cache) -> None:
+    """Every issue is new; every status change is added."""
+    counts = upsert(cache, [started(1), started(2), issue(3)])
+    assert counts == UpsertCounts(new=3, updated=0, unchanged=0, transitions_added=4)
+    tables = cache.counts()
+    assert (tables["issues"], tables["status_transitions"], tables["field_changes"]) == (3, 4, 2)
+    assert tables["issue_links"] == 2
+
+
+def test_upserting_the_same_issues_again_changes_nothing(cache: Cache) -> None:
+    """The second upsert finds every issue unchanged and adds no history."""
+    records = [started(1), started(2), issue(3)]
+    upsert(cache, records)
+    before = cache.counts()
+    assert upsert(cache, records, LATER) == UpsertCounts(0, 0, 3, 0)
+    assert cache.counts() == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": "In Progress", "status_id": "3", "status_category": "indeterminate"},
+        {"summary": "Renamed"},
+        {"updated": CREATED + timedelta(days=9)},
+        {"resolved": CREATED + timedelta(days=5)},
+        {"duedate": date(2026, 12, 24)},
+        {"priority": None},
+        {"story_points": 5.0},
+        {"labels": ("tech-debt",)},
+        {"fix_versions": (FixVersion("2026.12", released=False, release_date=date(2026, 12, 1)),)},
+        {"parent_key": "PAY-0"},
+        {"epic_link_key": "EPIC-1"},
+        {"parent_link_key": "INIT-1"},
+        {"hierarchy_level": None},
+        {"changelog_total": 4},
+    ],
+    ids=lambda changes: "-".join(changes),
+)
+def test_a_changed_field_counts_as_updated(cache: Cache, changes: dict[str, Any]) -> None:
+    """Any stored value that differs makes the issue updated, and the new value is stored."""
+    upsert(cache, [issue(1), issue(2)])
+    assert upsert(cache, [issue(1, **changes), issue(2)], LATER) == UpsertCounts(0, 1, 1, 0)
+    row = stored_issue(cache, "PAY-1")
+    for name, value in changes.items():
+        stored = getattr(row, name)
+        if name == "labels":
+            stored = tuple(stored)
+        if name == "fix_versions":
+            stored = tuple(
+                FixVersion(v["name"], v["released"], date.fromisoformat(v["release_date"]))
+                for v in stored
+            )
+        assert stored == value
+
+
+def test_first_seen_is_kept_and_synced_at_moves(cache: Cache) -> None:
+    """Bookkeeping: first_seen_at is the first upsert, synced_at the last, changed or not."""
+    upsert(cache, [issue(1)])
+    upsert(cache, [issue(1)], LATER)
+    row = stored_issue(cache, "PAY-1")
+    assert (row.first_seen_at, row.synced_at) == (NOW, LATER)
+
+
+def test_transitions_are_never_duplicated(cache: Cache) -> None:
+    """Only status changes the cache lacks are added; known ones are left alone."""
+    first = transition(1, "In Progress", CREATED + timedelta(days=1))
+    second = transition(2, "Done", CREATED + timedelta(days=2))
+    assert upsert(cache, [issue(1, transitions=(first,))]).transitions_added == 1
+    counts = upsert(cache, [issue(1, transitions=(first, second))], LATER)
+    assert counts == UpsertCounts(new=0, updated=1, unchanged=0, transitions_added=1)
+    assert upsert(cache, [issue(1, transitions=(first, second))]).transitions_added == 0
+    assert cache.counts()["status_transitions"] == 2
+
+
+def test_a_batch_holding_an_issue_twice_stores_it_once(cache: Cache) -> None:
+    """The last record of an issue in a batch wins; its history is stored once."""
+    first = transition(1, "In Progress", CREATED + timedelta(days=1))
+    records = [issue(1, transitions=(first,)), issue(1, summary="Last", transitions=(first,))]
+    assert upsert(cache, records) == UpsertCounts(1, 0, 0, 1)
+    assert stored_issue(cache, "PAY-1").summary == "Last"
+
+
+def test_links_are_replaced(cache: Cache) -> None:
+    """The stored links are those of the last upsert, whatever was there before."""
+    upsert(cache, [issue(1, links=(link("a", "PAY-7"), link("b", "PAY-8", "inward")))])
+    assert upsert(cache, [issue(1, links=(link("a", "PAY-7"), link("c", "PAY-9")))]).updated == 1
+    with cache.transaction() as session:
+        stored = {(x.link_id, x.other_key) for x in session.scalars(select(IssueLink))}
+    assert stored == {("a", "PAY-7"), ("c", "PAY-9")}
+    assert upsert(cache, [issue(1)]).updated == 1
+    assert cache.counts()["issue_links"] == 0
+
+
+@pytest.mark.parametrize("flag", ["deleted_at", "out_of_scope_at"])
+def test_an_issue_seen_again_is_no_longer_flagged(cache: Cache, flag: str) -> None:
+    """A deleted or out-of-scope issue that Jira returns again is live again (and updated)."""
+    upsert(cache, [issue(1), issue(2)])
+    with cache.transaction() as session:
+        mark = cache.mark_deleted if flag == "deleted_at" else cache.mark_out_of_scope
+        assert mark(session, ["PAY-1", "PAY-404"], NOW) == 1
+    assert cache.issue_keys() == {"PAY-2"}
+    assert upsert(cache, [issue(1), issue(2)], LATER) == UpsertCounts(0, 1, 1, 0)
+    assert cache.issue_keys() == {"PAY-1", "PAY-2"}
+    assert getattr(stored_issue(cache, "PAY-1"), flag) is None
+
+
+@pytest.mark.parametrize("mark", ["mark_deleted", "mark_out_of_scope"])
+def test_flagging_keeps_the_first_time(cache: Cache, mark: str) -> None:
+    """Flagging an issue again counts nothing and keeps the moment it was first noticed."""
+    upsert(cache, [issue(1)])
+    for now, expected in ((NOW, 1), (LATER, 0)):
+        with cache.transaction() as session:
+            assert getattr(cache, mark)(session, {"PAY-1"}, now) == expected
+    row = stored_issue(cache, "PAY-1")
+    assert NOW in (row.deleted_at, row.out_of_scope_at)
+
+
+def test_a_key_given_to_another_issue_replaces_the_stale_one(cache: Cache) -> None:
+    """When Jira reuses a key for a new issue id, the stale issue and its history go."""
+    upsert(cache, [started(1)])
+    assert upsert(cache, [issue(1, id=99, summary="Reborn")]) == UpsertCounts(1, 0, 0, 0)
+    assert stored_issue(cache, "PAY-1").id == 99
+    assert cache.counts()["status_transitions"] == 0
+
+
+def test_history_rows_are_stored_as_sent(cache: Cache) -> None:
+    """Transitions and field changes keep Jira's ids, times and values."""
+    record = started(1)
+    upsert(cache, [record])
+    with cache.transaction() as session:
+        transitions = session.scalars(select(StatusTransition).order_by(StatusTransition.at))
+        assert [(t.history_id, t.at, t.to_status) for t in transitions] == [
+            (t.history_id, t.at, t.to_status) for t in record.transitions
+        ]
+        change = session.scalars(select(FieldChange)).one()
+    assert (change.field, change.to_string, change.item_index) == (PARENT, "PAY-0", 1)
+
+
+def test_statuses_are_added_and_renamed(cache: Cache) -> None:
+    """Statuses are upserted by id: a renamed status keeps one row with the new name."""
+    with cache.transaction() as session:
+        cache.upsert_statuses(session, [StatusRecord("1", "To Do", "new")])
+        cache.upsert_statuses(
+            session,
+            [StatusRecord("1", "Backlog", "new"), StatusRecord("3", "Doing", "indeterminate")],
+        )
+    with cache.transaction() as session:
+        statuses = {(s.id, s.name, s.category) for s in session.scalars(select(Status))}
+    assert statuses == {("1", "Backlog", "new"), ("3", "Doing", "indeterminate")}
+
+
+def test_an_empty_batch_is_a_no_op(cache: Cache) -> None:
+    """Nothing to write, nothing counted."""
+    assert upsert(cache, []) == UpsertCounts(0, 0, 0, 0)
