@@ -496,9 +496,13 @@ class Syncer:
         return next((m for m in self.loaded.mappings() if m.key == "scope"), None)
 
     def _level_of(self, record: IssueRecord) -> int:
-        if record.hierarchy_level is not None:
-            return record.hierarchy_level
-        return self.config.hierarchy.levels.get(record.issuetype, -1 if record.subtask else 0)
+        return self._level_from(record.hierarchy_level, record.issuetype, record.subtask)
+
+    def _level_from(self, level: int | None, issuetype: str, subtask: bool) -> int:
+        """Jira's hierarchyLevel; else (Data Center) the config's level for the type name."""
+        if level is not None:
+            return level
+        return self.config.hierarchy.levels.get(issuetype, -1 if subtask else 0)
 
     def _level(self, key: str) -> int:
         return self.levels.get(key, 0)
@@ -507,8 +511,8 @@ class Syncer:
         """The keys that can have children (sub-tasks cannot)."""
         unknown = [key for key in keys if key not in self.levels]
         if unknown:
-            for key, level in self.cache.hierarchy_levels(unknown).items():
-                self.levels[key] = 0 if level is None else level
+            for key, (level, issuetype, subtask) in self.cache.issue_kinds(unknown).items():
+                self.levels[key] = self._level_from(level, issuetype, subtask)
         return {key for key in keys if self.levels.get(key, 0) >= 0}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -215,3 +216,20 @@ def test_statuses_are_added_and_renamed(cache: Cache) -> None:
 def test_an_empty_batch_is_a_no_op(cache: Cache) -> None:
     """Nothing to write, nothing counted."""
     assert upsert(cache, []) == UpsertCounts(0, 0, 0, 0)
+
+
+def test_a_link_sent_twice_is_stored_once(cache: Cache) -> None:
+    """Links are keyed by (link id, direction): a repeated one is not a conflict."""
+    twice = (link("a", "PAY-7"), link("a", "PAY-7"), link("a", "PAY-6", "inward"))
+    upsert(cache, [issue(1, links=twice)])
+    assert cache.counts()["issue_links"] == 2
+    assert upsert(cache, [issue(1, links=twice)]).unchanged == 1
+
+
+def test_a_moved_issue_keeps_its_id_and_history(cache: Cache) -> None:
+    """A new key for a known id (the issue moved project) updates the row in place."""
+    upsert(cache, [started(1)])
+    moved = dataclasses.replace(started(1), key="OPS-1", project="OPS")
+    assert upsert(cache, [moved], LATER) == UpsertCounts(0, 1, 0, 0)
+    assert cache.issue_keys() == {"OPS-1"}
+    assert cache.counts()["status_transitions"] == 2

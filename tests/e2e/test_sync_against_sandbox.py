@@ -187,3 +187,43 @@ def test_deleted_issue_is_marked_not_erased(
     assert summary.counts.issues_deleted == 1
     assert victim.key not in cached_keys(syncer.cache)
     assert cached_field(syncer.cache, victim.key, "summary") == victim.summary
+
+
+def test_new_child_of_a_cached_epic_outside_the_scope_is_found(
+    server: SandboxServer, config_dir: Path, tmp_path: Path
+) -> None:
+    """Descendant queries reach children of epics known only from the cache (on Data Center
+    through Epic Link, with levels from the config since DC issue types have none)."""
+    (config_dir / "jql" / "scope.jql").write_text("project = PAY\n", encoding="utf-8")
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    syncer = syncer_for(server, loaded, tmp_path)
+    syncer.run(SyncOptions(full=True))
+    assert_cache_matches_sandbox(syncer, server, loaded)
+    portfolio = server.state.portfolio
+    below = expected_keys(server, loaded)
+    epic = next(
+        i
+        for i in portfolio.issues.values()
+        if i.issuetype == "Epic" and i.project == "MOB" and i.key in below
+    )
+    link = (
+        {"parent": {"key": epic.key}}
+        if server.state.flavor == "cloud"
+        else {"customfield_10100": epic.key}
+    )
+    fields = {
+        "project": {"key": "MOB"},
+        "issuetype": {"name": "Story"},
+        "summary": "Created after the first sync",
+        **link,
+    }
+    auth = (server.state.options.user, server.state.options.token)
+    created = requests.post(
+        f"{server.url}/rest/api/2/issue", json={"fields": fields}, auth=auth, timeout=10
+    )
+    assert created.status_code == 201, created.text
+    syncer = syncer_for(server, loaded, tmp_path)  # a new process: knows only the cache
+    summary = syncer.run(SyncOptions(reconcile=False))
+    assert summary.counts.issues_new == 1
+    assert created.json()["key"] in cached_keys(syncer.cache)
+    assert_cache_matches_sandbox(syncer, server, loaded)

@@ -143,15 +143,6 @@ def upgrade_engine(engine: Engine) -> list[str]:
         raise CacheError(message) from exc
 
 
-def describe(exc: BaseException, url: URL) -> str:
-    """The driver's own words for a failure, on one line and without the password."""
-    original = getattr(exc, "orig", None) or exc
-    words = " ".join(str(original).split()) or type(original).__name__
-    if url.password:
-        words = words.replace(str(url.password), "***")
-    return words
-
-
 def upgrade(database_url: str) -> list[str]:
     """Migrate the cache at ``database_url`` to the newest schema; return the revisions applied
     (empty when it was up to date)."""
@@ -160,3 +151,12 @@ def upgrade(database_url: str) -> list[str]:
         return upgrade_engine(engine)
     finally:
         engine.dispose()
+
+
+def describe(exc: BaseException, url: URL) -> str:
+    """The driver's own words for a failure, on one line and without the password."""
+    original = getattr(exc, "orig", None) or exc
+    words = " ".join(str(original).split()) or type(original).__name__
+    if url.password:
+        words = words.replace(str(url.password), "***")
+    return words

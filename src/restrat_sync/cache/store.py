@@ -52,6 +52,7 @@ FIELD_CHANGE_FIELDS = (
 LINK_FIELDS = ("link_id", "direction", "type_name", "other_key")
 
 HistoryKey = tuple[int, int, int]  # (issue_id, history_id, item_index)
+LinkKey = tuple[str, str]  # (link_id, direction)
 
 
 def _table(model: type[Base]) -> Table:
@@ -271,6 +272,19 @@ class Cache:
                     found[key] = level
         return found
 
+    def issue_kinds(self, keys: Collection[str]) -> dict[str, tuple[int | None, str, bool]]:
+        """(hierarchy level or None, issue type name, sub-task flag) of the cached issues among
+        ``keys``: what a caller needs to fall back to a level mapping by type name."""
+        found: dict[str, tuple[int | None, str, bool]] = {}
+        with self._reading() as session:
+            for chunk in chunks(sorted(set(keys))):
+                statement = select(
+                    Issue.key, Issue.hierarchy_level, Issue.issuetype, Issue.subtask
+                ).where(Issue.key.in_(chunk))
+                for key, level, issuetype, subtask in session.execute(statement):
+                    found[key] = (level, issuetype, bool(subtask))
+        return found
+
     def open_members(self, mapping_key: str) -> set[str]:
         """Keys the mapping selects now (its open membership spans)."""
         with self._reading() as session:
@@ -362,14 +376,15 @@ class _IssueUpsert:
 
     def _changed_links(self, stored: Mapping[int, Any]) -> set[int]:
         """Ids of the issues whose links differ from the cached ones."""
-        have: dict[int, set[tuple[Any, ...]]] = {}
+        have: dict[int, dict[LinkKey, tuple[str, str]]] = {}
         columns = [LINKS.c[name] for name in ("issue_id", *LINK_FIELDS)]
         for chunk in chunks([i for i in self.ids if i in stored]):
-            for issue_id, *link in self.connection.execute(
-                select(*columns).where(LINKS.c.issue_id.in_(chunk))
+            statement = select(*columns).where(LINKS.c.issue_id.in_(chunk))
+            for issue_id, link_id, direction, type_name, other_key in self.connection.execute(
+                statement
             ):
-                have.setdefault(issue_id, set()).add(tuple(link))
-        return {r.id for r in self.records if _link_set(r) != have.get(r.id, set())}
+                have.setdefault(issue_id, {})[(link_id, direction)] = (type_name, other_key)
+        return {r.id for r in self.records if _links_of(r) != have.get(r.id, {})}
 
     def _write_issues(self, rows: list[dict[str, Any]], unchanged: Collection[int]) -> None:
         if rows:
@@ -395,10 +410,10 @@ class _IssueUpsert:
         for chunk in chunks(sorted(relinked & stored.keys())):
             self.connection.execute(delete(LINKS).where(LINKS.c.issue_id.in_(chunk)))
         rows = [
-            {"issue_id": r.id, **dict(zip(LINK_FIELDS, link, strict=True))}
+            {"issue_id": r.id, **dict(zip(LINK_FIELDS, (*key, *value), strict=True))}
             for r in self.records
             if r.id in relinked
-            for link in sorted(_link_set(r))
+            for key, value in sorted(_links_of(r).items())
         ]
         if rows:
             self.connection.execute(LINKS.insert(), rows)
@@ -428,15 +443,17 @@ def _differs(row: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     return any(row[name] != stored[name] for name in (*ISSUE_CONTENT, *_FLAGS))
 
 
-def _link_set(record: IssueRecord) -> set[tuple[Any, ...]]:
-    return {(x.link_id, x.direction, x.type_name, x.other_key) for x in record.links}
+def _links_of(record: IssueRecord) -> dict[LinkKey, tuple[str, str]]:
+    """(type name, other key) by primary key; a link sent twice is stored once."""
+    return {(x.link_id, x.direction): (x.type_name, x.other_key) for x in record.links}
 
 
 def _history_keys(connection: Connection, table: Table, ids: list[int]) -> Iterable[HistoryKey]:
     columns = (table.c.issue_id, table.c.history_id, table.c.item_index)
     for chunk in chunks(ids):
         statement = select(*columns).where(table.c.issue_id.in_(chunk))
-        yield from connection.execute(statement)
+        # Plain tuples: they are compared with keys built from the records.
+        yield from (tuple(row) for row in connection.execute(statement))
 
 
 def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:

@@ -45,9 +45,10 @@ class SandboxJira:
     portfolio: Portfolio
     user: User
     base_url: str
+    flavor: str = "cloud"
 
     def search(self, jql: str) -> list[Issue]:
-        context = JqlContext(self.portfolio, self.user, self.portfolio.now)
+        context = JqlContext(self.portfolio, self.user, self.portfolio.now, self.flavor)
         try:
             return search(context, jql)  # takes its own snapshot under the portfolio's lock
         except JqlError as err:
@@ -70,7 +71,7 @@ class PageView:
     def view_context(self, page: Page) -> pageview.ViewContext:
         """Links and Jira for rendering ``page``'s storage."""
         portfolio = self.state.portfolio
-        jira = SandboxJira(portfolio, caller(self.state), self.state.base_url)
+        jira = SandboxJira(portfolio, caller(self.state), self.state.base_url, self.state.flavor)
 
         def page_url(space_key: str | None, title: str) -> str | None:
             try:

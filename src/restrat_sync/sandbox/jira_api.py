@@ -303,7 +303,8 @@ class JiraApi:
         return f"{self.state.base_url}/rest/api/{version}"
 
     def _context(self, portfolio: Portfolio) -> JqlContext:
-        return JqlContext(portfolio, next(iter(portfolio.users.values())), datetime.now(UTC))
+        caller = next(iter(portfolio.users.values()))
+        return JqlContext(portfolio, caller, datetime.now(UTC), flavor=self.state.flavor)
 
     def _issue(self, portfolio: Portfolio, request: Request) -> Issue:
         issue = portfolio.find_issue(request.params["issueIdOrKey"])

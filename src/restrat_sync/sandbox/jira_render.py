@@ -272,15 +272,18 @@ class IssueRenderer:
         }
 
     def _issuetype(self, type_id: str, name: str, level: int) -> Json:
-        return {
+        body: Json = {
             "self": f"{self.root}/issuetype/{type_id}",
             "id": type_id,
             "description": "",
             "iconUrl": f"{self.base_url}/images/icons/issuetypes/generic.png",
             "name": name,
             "subtask": level == -1,
-            "hierarchyLevel": level,
         }
+        # Data Center's issue types carry no hierarchyLevel: clients map levels by type name.
+        if self.flavor == "cloud":
+            body["hierarchyLevel"] = level
+        return body
 
     def _version(self, version_id: str, name: str, released: bool, release: Any) -> Json:
         body: Json = {

@@ -22,6 +22,9 @@ class JqlContext:
     portfolio: Portfolio
     user: User  # the caller: currentUser(), and the zone dates are read in
     now: datetime  # aware UTC; the origin of -7d, startOfDay() ...
+    # On Data Center, `parent` relates only sub-tasks to their parents; Epic Link and Parent
+    # Link carry the levels above. On Cloud, `parent` is every level's link.
+    flavor: str = "cloud"
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -35,6 +38,7 @@ class Env:
         self.portfolio = ctx.portfolio
         self.user = ctx.user
         self.now = ctx.now
+        self.flavor = ctx.flavor
         self.zone = ZoneInfo(ctx.user.time_zone)
         self.errors: list[str] = []
         self._memo: dict[Callable[[Env], Any], Any] = {}

@@ -98,6 +98,14 @@ def _epic_link(env: Env) -> Getter:
     return get
 
 
+def _parent(env: Env) -> Getter:
+    """parent: any level on Cloud; on Data Center only a sub-task's parent."""
+    if env.flavor == "cloud":
+        return attrgetter("parent")
+    levels = env.levels
+    return lambda issue: issue.parent if levels.get(issue.issuetype) == -1 else None
+
+
 def _parent_link(env: Env) -> Getter:
     """Parent Link (Advanced Roadmaps): the parent of an epic or anything above it."""
     levels = env.levels
@@ -226,7 +234,7 @@ def _build_registry() -> dict[str, FieldSpec]:
             relational=_key_relational,
             sort_key=_key_sort(key),
         ),
-        "parent": _issue_link_field(_fixed(attrgetter("parent")), EQUALITY),
+        "parent": _issue_link_field(_parent, EQUALITY),
         "epic link": _issue_link_field(_epic_link, EQUALITY | EMPTINESS),
         "parent link": _issue_link_field(_parent_link, EQUALITY | EMPTINESS),
         "assignee": _catalogue_field("assignee", user, _user_name("assignee")),

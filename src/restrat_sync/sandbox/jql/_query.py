@@ -36,6 +36,7 @@ class CompiledQuery:
             ctx.portfolio is self.ctx.portfolio
             and ctx.user == self.ctx.user
             and ctx.now == self.ctx.now
+            and ctx.flavor == self.ctx.flavor
         )
 
     def check(self) -> None:
