@@ -93,6 +93,18 @@ def may_retry(method: str, url: str) -> bool:
     return method == "POST" and bool(READ_ONLY_POSTS.search(urlsplit(url).path))
 
 
+def server_time(response: requests.Response) -> datetime | None:
+    """The HTTP Date header as an aware datetime, or None."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def retry_after_seconds(response: requests.Response, now: datetime | None = None) -> float | None:
     """``Retry-After`` as seconds, from either of its two forms; None when absent or unreadable."""
     value = response.headers.get("Retry-After")
@@ -123,6 +135,8 @@ class RetryingSession(requests.Session):
         self.stats = stats or RequestStats()
         self.headers["User-Agent"] = f"restrat-sync/{__version__}"
         self._rng = random.Random()
+        # The server's clock, from the Date header of the latest answer (whole seconds).
+        self.last_server_time: datetime | None = None
 
     def request(  # type: ignore[override]  # same call shape as requests.Session.request
         self, method: str, url: str | bytes, *args: Any, **kwargs: Any
@@ -157,7 +171,9 @@ class RetryingSession(requests.Session):
         self, endpoint: str, method: str, url: str, *args: Any, **kw: Any
     ) -> requests.Response:
         self.stats.record(self.stats.requests, endpoint)
-        return super().request(method, url, *args, **kw)
+        response = super().request(method, url, *args, **kw)
+        self.last_server_time = server_time(response) or self.last_server_time
+        return response
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -47,7 +47,7 @@ from restrat_sync.settings import Settings, jira_credentials
 log = logging.getLogger(__name__)
 
 DETAIL_CHUNK = 100  # `key in (...)` chunk: one Cloud page once fields are asked for
-PARENT_CHUNK = 500  # parents per descendant query; keeps the JQL a few KB
+PARENT_CHUNK = 1000  # parents per descendant query: about 9 KB of JQL in a POST body
 DESCENDANTS = "descendants"  # sync_state key of the descendant queries' watermark
 RECONCILED = "reconciled"  # sync_state key: when the last reconciliation ran (epoch ms)
 _ISSUE_KEY = re.compile(r"'([A-Z][A-Z0-9_]*-\d+)'")
@@ -123,6 +123,7 @@ class _Pass:
     now: datetime
     fetched: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)  # keys Jira said do not exist
+    status_ids: set[str] = field(default_factory=set)  # statuses the fetched issues name
 
 
 class Syncer:
@@ -174,9 +175,12 @@ class Syncer:
         )
 
     def _cycle(self, options: SyncOptions) -> bool:
-        run = _Pass(jira_start_ms=self._jira_clock_ms(), now=self.clock())
-        self._store_statuses()
-        members, joined = self._memberships(run)
+        now = self.clock()
+        self.gateway.session.last_server_time = None
+        # The listings come first: Jira's clock on their answers bounds every later watermark.
+        members, joined = self._memberships(now)
+        run = _Pass(jira_start_ms=self._jira_clock_ms(), now=now)
+        known_statuses = self.cache.status_ids()
         anchors = self._anchors(members)
         if options.full:
             self._full_fetch(run, members)
@@ -187,6 +191,8 @@ class Syncer:
         if reconcile:
             self._reconcile(run, self._seen(run, members, below, options.full))
         self._mark_missing(run)
+        if options.full or run.status_ids - known_statuses:
+            self._store_statuses()  # the catalogue, refreshed when an unknown status shows up
         return reconcile
 
     # --- phases --------------------------------------------------------------------------------
@@ -196,7 +202,7 @@ class Syncer:
         with self.cache.transaction() as session:
             self.cache.upsert_statuses(session, statuses)
 
-    def _memberships(self, run: _Pass) -> tuple[dict[str, set[str]], set[str]]:
+    def _memberships(self, now: datetime) -> tuple[dict[str, set[str]], set[str]]:
         """List every tracked mapping key-only and record who joined and who left; return the
         members by mapping and the keys that joined a theme."""
         members: dict[str, set[str]] = {}
@@ -206,7 +212,7 @@ class Syncer:
             members[mapping.key] = set(self.gateway.list_keys(mapping.jql.query))
         with self.cache.transaction() as session:
             for key, keys in members.items():
-                change = self.cache.record_membership(session, key, keys, run.now)
+                change = self.cache.record_membership(session, key, keys, now)
                 self.counts.memberships_joined += len(change.joined)
                 self.counts.memberships_left += len(change.left)
                 if key.startswith("theme:"):
@@ -397,6 +403,13 @@ class Syncer:
             for record in page.records:
                 run.fetched.add(record.key)
                 self.levels[record.key] = self._level_of(record)
+                run.status_ids.add(record.status_id)
+                run.status_ids.update(
+                    status
+                    for t in record.transitions
+                    for status in (t.from_status_id, t.to_status_id)
+                    if status
+                )
             self.observer.advanced(self.counts)
 
     def _advance(self, run: _Pass, keys: Sequence[str]) -> None:
@@ -469,7 +482,11 @@ class Syncer:
         )
 
     def _jira_clock_ms(self) -> int:
-        """Jira's own clock now (serverInfo.serverTime), else ours: watermarks never pass it."""
+        """Jira's clock at the start of the sync: watermarks never pass it. From the Date header
+        of the first answers, else serverInfo.serverTime, else our own clock."""
+        seen = self.gateway.session.last_server_time
+        if seen is not None:
+            return _ms(seen)
         server_time = self.gateway.server_info().get("serverTime")
         if isinstance(server_time, str):
             try:

@@ -143,6 +143,11 @@ class Cache:
             )
             session.connection().execute(statement, list(rows.values()))
 
+    def status_ids(self) -> set[str]:
+        """Ids of the statuses in the stored catalogue."""
+        with self._reading() as session:
+            return set(session.scalars(select(Status.id)))
+
     def set_watermark(
         self, session: Session, key: str, watermark_ms: int | None, now: datetime
     ) -> None:

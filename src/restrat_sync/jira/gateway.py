@@ -65,6 +65,13 @@ class JiraGateway:
 
     # --- reads used by `check` -----------------------------------------------------------------
 
+    @property
+    def session(self) -> RetryingSession:
+        session = self.client.session
+        if not isinstance(session, RetryingSession):
+            raise TypeError("the gateway needs restrat_sync.http.RetryingSession")
+        return session
+
     def server_info(self) -> dict[str, Any]:
         return dict(self._get("rest/api/2/serverInfo"))
 
