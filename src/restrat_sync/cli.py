@@ -22,6 +22,8 @@ Command = Callable[[argparse.Namespace], int]
 
 # A person is waiting on `check`: retry briefly, then say what is wrong.
 INTERACTIVE_POLICY = RetryPolicy(max_attempts=3, max_total_seconds=30, initial_wait=1, max_wait=5)
+# A sync can wait out rate limits and short outages: Atlassian's advised backoff.
+SYNC_POLICY = RetryPolicy()
 
 PENDING = {
     "metrics": "compute alignment, decision lag, flow, pivot and predictability metrics",
@@ -192,7 +194,7 @@ def _run_sync(args: argparse.Namespace) -> int:
     loaded = load_config(args.config or settings.config)
     observer = TerminalProgress() if sys.stderr.isatty() else LogProgress()
     try:
-        syncer = open_syncer(settings, loaded, create_session(), observer)
+        syncer = open_syncer(settings, loaded, create_session(SYNC_POLICY), observer)
         summary = syncer.run(options_for(loaded, full=args.full))
     finally:
         observer.close()
