@@ -22,14 +22,15 @@ from restrat_sync.sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxOptions, cr
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 _GENERATE = """
-import json, resource, sys, time
+import json, sys, time
 from datetime import UTC, datetime
 from restrat_sync.sandbox.generator import generate_portfolio
 started = time.perf_counter()
 portfolio = generate_portfolio(sys.argv[1], seed=7, now=datetime(2026, 11, 22, tzinfo=UTC))
 seconds = time.perf_counter() - started
 histories = sum(len(issue.histories) for issue in portfolio.issues.values())
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+peak_mb = int(status["VmHWM"].split()[0]) / 1024  # not ru_maxrss: it survives fork and exec
 print(json.dumps({"issues": len(portfolio.issues), "histories": histories,
                   "seconds": seconds, "peak_mb": peak_mb}))
 """

@@ -25,7 +25,7 @@ from restrat_sync.starter import write_starter
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 _CHILD = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from restrat_sync.config import load_config
 from restrat_sync.http import create_session
@@ -35,7 +35,10 @@ settings = load_settings()
 loaded = load_config(settings.config)
 syncer = open_syncer(settings, loaded, create_session())
 summary = syncer.run(options_for(loaded, full=sys.argv[1] == "full")).as_dict()
-summary["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so the child would
+# report the sandbox-holding parent's peak.
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+summary["peak_mb"] = int(status["VmHWM"].split()[0]) / 1024
 print(json.dumps(summary))
 """
 

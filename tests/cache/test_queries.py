@@ -59,11 +59,19 @@ def test_children_parents_survives_a_cycle(cache: Cache) -> None:
     assert cache.children_parents({"PAY-1"}) == {"PAY-1", "PAY-2"}
 
 
-def test_hierarchy_levels_of_cached_keys(cache: Cache) -> None:
-    """Levels as Jira sent them (None when it did not); unknown keys are absent."""
+def test_issue_kinds_of_cached_keys(cache: Cache) -> None:
+    """Levels as Jira sent them (None when it did not), with type and sub-task flag; unknown
+    keys are absent."""
     store(cache, HIERARCHY)
-    levels = cache.hierarchy_levels(["INIT-1", "EPIC-2", "PAY-4", "OTHER-8", "NEW-1"])
-    assert levels == {"INIT-1": 2, "EPIC-2": 1, "PAY-4": -1, "OTHER-8": None}
+    kinds = cache.issue_kinds(["INIT-1", "EPIC-2", "PAY-4", "OTHER-8", "NEW-1"])
+    assert {key: level for key, (level, _, _) in kinds.items()} == {
+        "INIT-1": 2,
+        "EPIC-2": 1,
+        "PAY-4": -1,
+        "OTHER-8": None,
+    }
+    assert kinds["PAY-4"][2] is True
+    assert kinds["INIT-1"][2] is False
 
 
 def test_issue_keys_leave_out_deleted_and_out_of_scope_issues(cache: Cache) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from responses import matchers
 
 from restrat_sync.errors import ConnectionProblem, CredentialsRejected
 from restrat_sync.http import RetryPolicy, create_session
-from restrat_sync.jira import FieldIds, JiraGateway, connect_jira, discover_fields
+from restrat_sync.jira import FieldIds, JiraAnswered, JiraGateway, connect_jira, discover_fields
 from restrat_sync.settings import Credentials
 
 BASE = "https://jira.example.com"
@@ -204,3 +205,51 @@ def test_configured_field_ids_win_over_discovery() -> None:
     found = discover_fields(DC_FIELDS, FieldIds("customfield_1", None, None))
     assert found.story_points == "customfield_1"
     assert found.epic_link == "customfield_10100"
+
+
+@responses.activate
+def test_search_waits_out_a_429_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rate-limited search is retried after Retry-After and then completes."""
+    slept: list[float] = []
+    monkeypatch.setattr("tenacity.nap.time.sleep", slept.append)
+    gw = connect_jira(BASE, CREDS, create_session(RetryPolicy(max_attempts=3)), "cloud")
+    url = f"{BASE}/rest/api/3/search/jql"
+    responses.post(url, status=429, headers={"Retry-After": "7"}, json={"errorMessages": []})
+    responses.post(url, json={"issues": [issue(1)], "isLast": True})
+    assert [i["key"] for i in gw.search("project = PAY", ["summary"])] == ["PAY-1"]
+    assert slept == [7.0]
+
+
+@responses.activate
+def test_search_gives_up_after_the_bound_with_jiras_message() -> None:
+    """After the last attempt the error names the status, the endpoint and Jira's words."""
+    gw = connect_jira(BASE, CREDS, create_session(FAST), "cloud")
+    responses.post(
+        f"{BASE}/rest/api/3/search/jql",
+        status=429,
+        json={"errorMessages": ["Rate limit exceeded."]},
+    )
+    with pytest.raises(JiraAnswered) as caught:
+        list(gw.search("project = PAY", ["summary"]))
+    assert str(caught.value) == (
+        "Jira answered 429 to POST rest/api/3/search/jql: Rate limit exceeded."
+    )
+    assert len(responses.calls) == FAST.max_attempts
+
+
+@responses.activate
+def test_debug_logs_never_show_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    """With -v, the library logs curl commands with headers; the CLI's handler blanks them."""
+    from restrat_sync.cli import configure_logging
+
+    configure_logging(verbose=True)
+    try:
+        responses.get(f"{BASE}/rest/api/2/myself", json={"name": "x"})
+        pat = Credentials(None, SecretStr("pat-secret-123"))
+        connect_jira(BASE, pat, create_session(FAST), "datacenter").myself()
+    finally:
+        logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
+    err = capsys.readouterr().err
+    assert "curl" in err  # the library did log the request
+    assert "pat-secret-123" not in err

@@ -266,17 +266,6 @@ class Cache:
             frontier = list(below)
         return reached
 
-    def hierarchy_levels(self, keys: Collection[str]) -> dict[str, int | None]:
-        """``issuetype.hierarchyLevel`` of the cached issues among ``keys`` (None where Jira did
-        not send one); keys not in the cache are absent."""
-        found: dict[str, int | None] = {}
-        with self._reading() as session:
-            for chunk in chunks(sorted(set(keys))):
-                statement = select(Issue.key, Issue.hierarchy_level).where(Issue.key.in_(chunk))
-                for key, level in session.execute(statement):
-                    found[key] = level
-        return found
-
     def issue_kinds(self, keys: Collection[str]) -> dict[str, tuple[int | None, str, bool]]:
         """(hierarchy level or None, issue type name, sub-task flag) of the cached issues among
         ``keys``: what a caller needs to fall back to a level mapping by type name."""
