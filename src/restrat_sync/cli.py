@@ -97,6 +97,12 @@ def _pending(name: str) -> Command:
     return command
 
 
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: RESTRAT_CONFIG or config/restrat.yaml)"
+    )
+
+
 # --- init ----------------------------------------------------------------------------------------
 
 
@@ -137,9 +143,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "matches, discover the story points / Epic Link / Parent Link fields, and list statuses "
         "with no explicit flow-state mapping. Likewise the Confluence space, when its URL is set.",
     )
-    check.add_argument(
-        "--config", type=Path, help="config file (default: RESTRAT_CONFIG or config/restrat.yaml)"
-    )
+    _add_config_option(check)
     check.add_argument("--offline", action="store_true", help="do not contact Jira or Confluence")
     check.set_defaults(func=_run_check)
 
@@ -175,9 +179,7 @@ def _add_sync(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     sync.add_argument("--full", action="store_true", help="fetch everything, then reconcile")
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
-    sync.add_argument(
-        "--config", type=Path, help="config file (default: RESTRAT_CONFIG or config/restrat.yaml)"
-    )
+    _add_config_option(sync)
     sync.set_defaults(func=_run_sync)
 
 
