@@ -121,7 +121,6 @@ class _Pass:
 
     jira_start_ms: int
     now: datetime
-    fetched: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)  # keys Jira said do not exist
     status_ids: set[str] = field(default_factory=set)  # statuses the fetched issues name
 
@@ -147,7 +146,6 @@ class Syncer:
         self.clock = clock
         self.overlap_ms = self.config.sync.overlap_minutes * 60_000
         self.counts = SyncCounts()
-        self.levels: dict[str, int] = {}  # hierarchy level by key, learnt as issues pass by
 
     # --- the cycle -----------------------------------------------------------------------------
 
@@ -189,7 +187,7 @@ class Syncer:
         below = self._close_hierarchy(run, anchors, joined, full=options.full)
         reconcile = options.full or self._reconcile_due(options, run)
         if reconcile:
-            self._reconcile(run, self._seen(run, members, below, options.full))
+            self._reconcile(run, self._seen(run, members, below, options.full), options.full)
         self._mark_missing(run)
         if options.full or run.status_ids - known_statuses:
             self._store_statuses()  # the catalogue, refreshed when an unknown status shows up
@@ -229,7 +227,7 @@ class Syncer:
                 watermark_keys=(),
             )
         wanted = set().union(*members.values()) if members else set()
-        self._fetch_keys(run, wanted - run.fetched)
+        self._fetch_keys(run, wanted - self.cache.keys_among(wanted, synced_since=run.now))
         self._advance(run, [mapping.key for mapping in self.loaded.mappings()])
 
     def _incremental_fetch(self, run: _Pass, members: dict[str, set[str]]) -> None:
@@ -241,8 +239,7 @@ class Syncer:
             self._fetch_changes(run, incremental_jql(query, from_ms), [m.key for m in mappings])
         # Members that no change query returned (the JQL itself changed, say) still need data.
         wanted = set().union(*members.values()) if members else set()
-        known = self.cache.issue_keys()
-        self._fetch_keys(run, wanted - known - run.fetched)
+        self._fetch_keys(run, wanted - self.cache.keys_among(wanted))
 
     def _fetch_changes(self, run: _Pass, jql: str, keys: Sequence[str]) -> None:
         """Page a change query; advance the watermarks of ``keys`` as pages are stored."""
@@ -274,7 +271,7 @@ class Syncer:
         known = self._subtree_parents(anchors)
         # A parent that changed in this run (re-parented into the tree, or a newly joined
         # anchor) may bring children that have not changed for long: ask for all of them.
-        fresh = known & (run.fetched | joined)
+        fresh = self.cache.keys_among(known, synced_since=run.now) | (known & joined)
         rounds = [(known - fresh, from_ms), (fresh, None)]
         queried: set[str] = set()
         listed: set[str] = set(anchors)
@@ -306,7 +303,7 @@ class Syncer:
             if full:
                 listed = self._tolerant_keys(run, children_jql, chunk)
                 found |= listed
-                self._fetch_keys(run, listed - run.fetched)
+                self._fetch_keys(run, listed - self.cache.keys_among(listed, run.now))
                 continue
             for page in self._tolerant_pages(run, children_jql, chunk):
                 self._store_pages(run, [page], watermark_keys=())
@@ -327,8 +324,9 @@ class Syncer:
             return [key_chunks_jql("parent", parents)]
         # Data Center links each level through a different field.
         by_field: dict[str, list[str]] = {}
+        levels = self._levels(parents)
         for key in parents:
-            level = self._level(key)
+            level = levels[key]
             name = '"Epic Link"' if level == 1 else '"Parent Link"' if level >= 2 else "parent"
             by_field.setdefault(name, []).append(key)
         return [key_chunks_jql(name, keys) for name, keys in sorted(by_field.items())]
@@ -348,7 +346,7 @@ class Syncer:
         """Every key some listing returned in this sync: what Jira still has in scope."""
         seen = set().union(below, *members.values())
         if full:
-            return seen | run.fetched  # a full sync fetched the scope whole
+            return seen  # the rest of what Jira has was fetched, so written in this run
         scope = self._scope()
         if scope is not None:
             seen |= set(self.gateway.list_keys(scope.jql.query))
@@ -357,10 +355,12 @@ class Syncer:
             seen |= self._tolerant_keys(run, lambda k: self._children_jql(k, None), chunk)
         return seen
 
-    def _reconcile(self, run: _Pass, seen: set[str]) -> None:
+    def _reconcile(self, run: _Pass, seen: set[str], full: bool) -> None:
         """Mark cached issues that nothing selects any more: deleted, or out of scope."""
         self.observer.phase("reconciling the cache with Jira")
-        gone = self.cache.issue_keys() - seen - run.missing
+        # After a full sync only the issues this run did not write can be gone.
+        candidates = self.cache.stale_keys(run.now) if full else self.cache.issue_keys()
+        gone = candidates - seen - run.missing
         # Asking for the gone keys by key tells deleted ones (Jira names them) from moved ones.
         existing = self._tolerant_keys(run, lambda keys: key_chunks_jql("key", keys), sorted(gone))
         with self.cache.transaction() as session:
@@ -401,8 +401,6 @@ class Syncer:
                         self.cache.set_watermark(session, key, mark, run.now)
             self._count(upserted)
             for record in page.records:
-                run.fetched.add(record.key)
-                self.levels[record.key] = self._level_of(record)
                 run.status_ids.add(record.status_id)
                 run.status_ids.update(
                     status
@@ -512,25 +510,23 @@ class Syncer:
     def _scope(self) -> Mapping | None:
         return next((m for m in self.loaded.mappings() if m.key == "scope"), None)
 
-    def _level_of(self, record: IssueRecord) -> int:
-        return self._level_from(record.hierarchy_level, record.issuetype, record.subtask)
-
     def _level_from(self, level: int | None, issuetype: str, subtask: bool) -> int:
         """Jira's hierarchyLevel; else (Data Center) the config's level for the type name."""
         if level is not None:
             return level
         return self.config.hierarchy.levels.get(issuetype, -1 if subtask else 0)
 
-    def _level(self, key: str) -> int:
-        return self.levels.get(key, 0)
+    def _levels(self, keys: Collection[str]) -> dict[str, int]:
+        """Hierarchy levels from the cache (0 for keys it does not hold)."""
+        kinds = self.cache.issue_kinds(keys)
+        return {key: self._level_from(*kinds[key]) if key in kinds else 0 for key in keys}
 
     def _parents(self, keys: Collection[str]) -> set[str]:
-        """The keys that can have children (sub-tasks cannot)."""
-        unknown = [key for key in keys if key not in self.levels]
-        if unknown:
-            for key, (level, issuetype, subtask) in self.cache.issue_kinds(unknown).items():
-                self.levels[key] = self._level_from(level, issuetype, subtask)
-        return {key for key in keys if self.levels.get(key, 0) >= 0}
+        """The keys that can have children (sub-tasks cannot), read in chunks."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(keys), PARENT_CHUNK):
+            found.update(key for key, level in self._levels(chunk).items() if level >= 0)
+        return found
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -89,3 +89,23 @@ def test_updated_by_key_reads_more_keys_than_one_in_list_holds(cache: Cache) -> 
     store(cache, records)
     keys = [r.key for r in records] + ["NEW-1"]
     assert cache.updated_by_key(keys) == {r.key: r.updated for r in records}
+
+
+def test_keys_among_gives_live_cached_keys_and_those_written_since(cache: Cache) -> None:
+    """keys_among: cached, not deleted or out of scope; synced_since narrows to a run's writes."""
+    store(cache, [issue(1), issue(2), issue(3)], deleted=["PAY-3"])
+    later = NOW + timedelta(minutes=10)
+    with cache.transaction() as session:
+        cache.upsert_issues(session, [issue(2)], later)
+    keys = ["PAY-1", "PAY-2", "PAY-3", "NEW-1"]
+    assert cache.keys_among(keys) == {"PAY-1", "PAY-2"}
+    assert cache.keys_among(keys, synced_since=later) == {"PAY-2"}
+
+
+def test_stale_keys_are_live_issues_not_written_since(cache: Cache) -> None:
+    """After a run that wrote some issues, the others are stale; deleted ones are not listed."""
+    store(cache, [issue(1), issue(2), issue(3)], deleted=["PAY-3"])
+    later = NOW + timedelta(minutes=10)
+    with cache.transaction() as session:
+        cache.upsert_issues(session, [issue(1)], later)
+    assert cache.stale_keys(later) == {"PAY-2"}

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Engine, Table, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Table,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -251,20 +260,31 @@ class Cache:
     def children_parents(self, roots: Collection[str]) -> set[str]:
         """``roots`` and every cached, not deleted issue below them through ``parent``, Epic Link
         or Parent Link. The roots are included as given, cached or not."""
-        children: dict[str, list[str]] = {}
-        statement = select(
-            Issue.key, Issue.parent_key, Issue.epic_link_key, Issue.parent_link_key
-        ).where(Issue.deleted_at.is_(None))
+        reached = set(roots)
         with self._reading() as session:
-            for key, *parents in session.execute(statement):
-                for parent in {p for p in parents if p is not None}:
-                    children.setdefault(parent, []).append(key)
-        reached, frontier = set(roots), list(roots)
-        while frontier:
-            below = {c for p in frontier for c in children.get(p, ()) if c not in reached}
-            reached |= below
-            frontier = list(below)
+            # Four IN lists of a chunk each: stay under older SQLite's 999 bound variables.
+            for chunk in chunks(sorted(reached), CHUNK // 4):
+                reached.update(session.scalars(_subtree_query(chunk)))
         return reached
+
+    def keys_among(self, keys: Collection[str], synced_since: datetime | None = None) -> set[str]:
+        """The live cached keys among ``keys``; with ``synced_since``, only those a sync wrote
+        at or after it (what the current run has fetched)."""
+        found: set[str] = set()
+        with self._reading() as session:
+            for chunk in chunks(sorted(set(keys))):
+                statement = select(Issue.key).where(Issue.key.in_(chunk), _live())
+                if synced_since is not None:
+                    statement = statement.where(Issue.synced_at >= synced_since)
+                found.update(session.scalars(statement))
+        return found
+
+    def stale_keys(self, synced_before: datetime) -> set[str]:
+        """Live keys no sync has written since ``synced_before``: after a full sync, the issues
+        that nothing returned."""
+        statement = select(Issue.key).where(_live(), Issue.synced_at < synced_before)
+        with self._reading() as session:
+            return set(session.scalars(statement))
 
     def issue_kinds(self, keys: Collection[str]) -> dict[str, tuple[int | None, str, bool]]:
         """(hierarchy level or None, issue type name, sub-task flag) of the cached issues among
@@ -491,6 +511,41 @@ def _run_info(run: SyncRun) -> SyncRunInfo:
         retries=dict(run.retries),
         error=run.error,
     )
+
+
+def _live() -> ColumnElement[bool]:
+    return Issue.deleted_at.is_(None) & Issue.out_of_scope_at.is_(None)
+
+
+def _subtree_query(roots: Sequence[str]) -> Any:
+    """Keys below ``roots`` (and the cached roots), walked in the database by a recursive CTE,
+    so the issues table never has to fit in memory. UNION, not UNION ALL, ends loops."""
+    live = Issue.deleted_at.is_(None)
+    # Seeded with the roots' children too: a root need not be cached for its children to be.
+    seed = select(Issue.key).where(
+        live,
+        or_(
+            Issue.key.in_(roots),
+            Issue.parent_key.in_(roots),
+            Issue.epic_link_key.in_(roots),
+            Issue.parent_link_key.in_(roots),
+        ),
+    )
+    tree = seed.cte("tree", recursive=True)
+    child = (
+        select(Issue.key)
+        .join(
+            tree,
+            or_(
+                Issue.parent_key == tree.c.key,
+                Issue.epic_link_key == tree.c.key,
+                Issue.parent_link_key == tree.c.key,
+            ),
+        )
+        .where(live)
+    )
+    tree = tree.union(child)
+    return select(tree.c.key)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
