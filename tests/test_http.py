@@ -138,3 +138,13 @@ def test_redacting_filter_blanks_authorization_and_tokens(caplog: pytest.LogCapt
     assert "dXNlcjp0b2stMTIz" not in text
     assert "tok-123" not in text
     assert "[redacted]" in text
+
+
+@responses.activate
+def test_session_remembers_the_servers_clock_from_the_date_header() -> None:
+    """The Date header of the latest answer is kept: the sync bounds its watermarks with it."""
+    responses.get(URL, json={}, headers={"Date": "Sun, 22 Nov 2026 10:00:30 GMT"})
+    session = create_session(FAST)
+    assert session.last_server_time is None
+    session.get(URL)
+    assert session.last_server_time == datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from restrat_sync.check import format_report, run_check
+from restrat_sync.check import CheckReport, format_report, run_check
 from restrat_sync.cli import main
 from restrat_sync.config import load_config
 from restrat_sync.demo import run_demo
@@ -19,16 +19,22 @@ from tests.e2e.conftest import settings_for
 FAST = RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.01)
 
 
+@pytest.fixture
+def report(sandbox: SandboxServer, config_dir: Path) -> CheckReport:
+    """`check` of the example config against the sandbox."""
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    return run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+
+
 def test_check_detects_flavour_validates_jql_and_counts(
-    sandbox: SandboxServer, config_dir: Path
+    sandbox: SandboxServer, report: CheckReport
 ) -> None:
     """check finds the flavour, accepts every JQL file and counts what the sandbox holds."""
-    loaded = load_config(config_dir / "config" / "restrat.yaml")
-    report = run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+    loaded = report.config
     assert report.jira is not None
     assert report.jira.flavor == sandbox.state.flavor
     portfolio = sandbox.state.portfolio
-    ctx = JqlContext(portfolio, sandbox.state.caller(), portfolio.now)
+    ctx = JqlContext(portfolio, sandbox.state.caller(), portfolio.now, sandbox.state.flavor)
     for name, jql in loaded.jql.items():
         assert report.jira.matches[name] == len(search(ctx, jql.query)), name
     for theme in loaded.config.themes:
@@ -38,11 +44,9 @@ def test_check_detects_flavour_validates_jql_and_counts(
 
 
 def test_check_discovers_the_flavours_custom_fields(
-    sandbox: SandboxServer, config_dir: Path
+    sandbox: SandboxServer, report: CheckReport
 ) -> None:
     """Story points everywhere; Epic Link and Parent Link on Data Center only."""
-    loaded = load_config(config_dir / "config" / "restrat.yaml")
-    report = run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
     assert report.jira is not None
     fields = report.jira.fields
     assert fields.story_points
@@ -51,10 +55,8 @@ def test_check_discovers_the_flavours_custom_fields(
         assert fields.parent_link
 
 
-def test_check_lists_statuses_without_a_mapping(sandbox: SandboxServer, config_dir: Path) -> None:
+def test_check_lists_statuses_without_a_mapping(report: CheckReport) -> None:
     """Statuses absent from status_map are listed with the state their category gives."""
-    loaded = load_config(config_dir / "config" / "restrat.yaml")
-    report = run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
     assert report.jira is not None
     listed = {s.name: s.state for s in report.jira.unmapped_statuses}
     assert listed["In Progress"] == "active"

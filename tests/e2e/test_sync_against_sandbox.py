@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from restrat_sync.cache import table_digest
 from restrat_sync.config import LoadedConfig, load_config
@@ -175,19 +177,12 @@ def test_deleted_issue_is_marked_not_erased(
     """An issue gone from Jira is marked deleted at the next full sync; its row stays."""
     syncer = syncer_for(server, loaded, tmp_path)
     syncer.run(SyncOptions(full=True))
-    portfolio = server.state.portfolio
-    victim = next(
-        i
-        for i in portfolio.issues.values()
-        if i.project == "MOB" and not any(j.parent == i.key for j in portfolio.issues.values())
-    )
-    with portfolio.lock:
-        del portfolio.issues[victim.key]
-        portfolio._by_id.pop(victim.id)
+    summary_before = dict(server.state.portfolio.issues)
+    gone = delete_in_sandbox(server)
     summary = syncer.run(SyncOptions(full=True))
     assert summary.counts.issues_deleted == 1
-    assert victim.key not in cached_keys(syncer.cache)
-    assert cached_field(syncer.cache, victim.key, "summary") == victim.summary
+    assert gone not in cached_keys(syncer.cache)
+    assert cached_field(syncer.cache, gone, "summary") == summary_before[gone].summary
 
 
 def test_new_child_of_a_cached_epic_outside_the_scope_is_found(
@@ -251,3 +246,49 @@ def test_sync_into_postgresql(
             postgres.cache.close()
     finally:
         databases.drop_all()
+
+
+def delete_in_sandbox(server: SandboxServer) -> str:
+    """Remove a leaf issue from the sandbox's Jira, as if someone deleted it."""
+    portfolio = server.state.portfolio
+    victim = next(
+        i
+        for i in portfolio.issues.values()
+        if i.project == "MOB" and not any(j.parent == i.key for j in portfolio.issues.values())
+    )
+    with portfolio.lock:
+        del portfolio.issues[victim.key]
+        portfolio._by_id.pop(victim.id)
+    return victim.key
+
+
+def test_incremental_sync_reconciles_when_due(
+    server: SandboxServer, loaded: LoadedConfig, tmp_path: Path
+) -> None:
+    """An incremental sync reconciles only once reconcile_hours have passed since the last."""
+    syncer = syncer_for(server, loaded, tmp_path)
+    syncer.run(SyncOptions(full=True))
+    gone = delete_in_sandbox(server)
+    not_due = syncer.run(SyncOptions(reconcile_every=timedelta(hours=24)))
+    assert (not_due.reconciled, not_due.counts.issues_deleted) == (False, 0)
+    due = syncer.run(SyncOptions(reconcile_every=timedelta(0)))
+    assert (due.reconciled, due.counts.issues_deleted) == (True, 1)
+    assert gone not in cached_keys(syncer.cache)
+
+
+def test_an_unknown_status_refreshes_the_catalogue(
+    server: SandboxServer, loaded: LoadedConfig, tmp_path: Path
+) -> None:
+    """The status catalogue is fetched again only when a synced issue names a status the cache
+    does not know (here: a catalogue older than the issues)."""
+    syncer = syncer_for(server, loaded, tmp_path)
+    syncer.run(SyncOptions(full=True))
+    in_progress = server.state.portfolio.statuses["In Progress"].id
+    with syncer.cache.engine.begin() as connection:
+        connection.execute(text("DELETE FROM statuses WHERE id = :id"), {"id": in_progress})
+    change_through_jira(server)  # moves a story To Do -> In Progress
+    refreshed = syncer.run(SyncOptions(reconcile=False))
+    assert "GET /rest/api/2/status" in refreshed.requests
+    assert in_progress in syncer.cache.status_ids()
+    again = syncer.run(SyncOptions(reconcile=False))
+    assert "GET /rest/api/2/status" not in again.requests
