@@ -26,7 +26,6 @@ INTERACTIVE_POLICY = RetryPolicy(max_attempts=3, max_total_seconds=30, initial_w
 SYNC_POLICY = RetryPolicy()
 
 PENDING = {
-    "metrics": "compute alignment, decision lag, flow, pivot and predictability metrics",
     "publish": "publish the dashboard pages to Confluence",
     "run": "run the scheduled worker: sync, metrics and publishing on their schedules",
 }
@@ -63,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(commands)
     _add_sync(commands)
     _add_db(commands)
+    _add_metrics(commands)
     for name, summary in PENDING.items():
         pending = commands.add_parser(name, help=summary, description=summary)
         pending.set_defaults(func=_pending(name))
@@ -229,6 +229,75 @@ def _run_db_upgrade(_: argparse.Namespace) -> int:
 
     applied = upgrade(load_settings().effective_database_url)
     print("applied: " + ", ".join(applied) if applied else "the cache schema is up to date")
+    return 0
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def _add_metrics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    metrics = commands.add_parser(
+        "metrics",
+        help="compute alignment, decision lag, flow, pivot and predictability metrics",
+        description="Compute every metric of docs/metrics.md from the cache (run `sync` "
+        "first) for one period, store them as snapshots (replacing earlier ones of that "
+        "period) and print a table per theme, or JSON (schema: docs/metrics-json.md). Periods "
+        "are cut in the config's time zone.",
+    )
+    metrics.add_argument(
+        "--period",
+        default="last-4-weeks",
+        help="last-4-weeks (default), an ISO week (2026-W47), a month (2026-11) or a quarter "
+        "(2026-Q4)",
+    )
+    metrics.add_argument("--theme", metavar="KEY", help="show one theme only")
+    metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    metrics.add_argument(
+        "--history",
+        action="store_true",
+        help="also compute and store every week, month and quarter of the last 12 months "
+        "(what trend charts read)",
+    )
+    _add_config_option(metrics)
+    metrics.set_defaults(func=_run_metrics)
+
+
+def _run_metrics(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from restrat_sync.cache import open_cache
+    from restrat_sync.config import load_config
+    from restrat_sync.errors import ConfigError
+    from restrat_sync.metrics.report import metrics_json, metrics_table
+    from restrat_sync.metrics.runner import compute_and_store
+    from restrat_sync.periods import parse_period, recent_periods
+    from restrat_sync.settings import load_settings
+
+    settings = load_settings()
+    config = load_config(args.config or settings.config).config
+    if args.theme is not None and args.theme not in {t.key for t in config.themes}:
+        known = ", ".join(t.key for t in config.themes)
+        raise ConfigError([f"--theme {args.theme}: no such theme (themes: {known})"])
+    now = datetime.now(UTC)
+    try:
+        period = parse_period(args.period, now, config.timezone)
+    except ValueError as exc:
+        raise ConfigError([f"--period: {exc}"]) from exc
+    periods = [period]
+    if args.history:
+        periods += [p for p in recent_periods(now, config.timezone) if p.label != period.label]
+    cache = open_cache(settings.effective_database_url)
+    try:
+        run = compute_and_store(cache, config, periods, now)
+    finally:
+        cache.close()
+    shown = run.periods[0]
+    if args.json:
+        document = metrics_json(run.prepared, shown, run.current, now, args.theme)
+        print(json.dumps(document, indent=2))
+    else:
+        print("\n".join(metrics_table(run.prepared, shown, run.current, args.theme)))
     return 0
 
 

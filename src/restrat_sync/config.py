@@ -150,6 +150,13 @@ class Hierarchy(Strict):
     flow_level: int = 0
     links: list[LinkRule] = []
 
+    def level_of(self, hierarchy_level: int | None, issuetype: str, subtask: bool) -> int:
+        """Jira's hierarchyLevel; else (Data Center) the level configured for the type name;
+        else -1 for a sub-task and 0 for anything else."""
+        if hierarchy_level is not None:
+            return hierarchy_level
+        return self.levels.get(issuetype, -1 if subtask else 0)
+
 
 class FlowDistribution(Strict):
     issue_types: dict[str, FlowCategory] = {"Bug": "defect"}

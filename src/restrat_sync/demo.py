@@ -3,7 +3,8 @@
 It starts the sandbox with a generated portfolio, writes the starter config into a temporary
 folder, points the settings at the sandbox and runs ``check`` exactly as an admin would, shows
 what Jira holds (issues by type and status category, what each JQL file matches), then runs a
-full sync into a fresh cache and an incremental one after it.
+full sync into a fresh cache and an incremental one after it, and computes the metrics of
+every period of the last year, printing the last four weeks per theme.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 
+from restrat_sync.cache import Cache
 from restrat_sync.check import format_report, run_check
-from restrat_sync.config import load_config
+from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.http import create_session
 from restrat_sync.jira import JiraGateway, connect_jira
+from restrat_sync.metrics.report import metrics_table
+from restrat_sync.metrics.runner import compute_and_store
+from restrat_sync.periods import recent_periods
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.sandbox.cli import describe
 from restrat_sync.settings import Settings, jira_credentials
@@ -58,6 +64,19 @@ def _demo(server: SandboxServer, workdir: Path) -> None:
     for full in (True, False):
         print(f"\n$ restrat-sync sync{' --full' if full else ''}")
         print("\n".join(format_summary(syncer.run(options_for(loaded, full=full)))))
+    print("\n$ restrat-sync metrics --history")
+    print("\n".join(overview_metrics(syncer.cache, loaded, datetime.now(UTC))))
+
+
+def overview_metrics(cache: Cache, loaded: LoadedConfig, now: datetime) -> list[str]:
+    """The last four weeks as a table, after computing every period of the last year (what
+    the pages' trends read)."""
+    config = loaded.config
+    periods = recent_periods(now, config.timezone)
+    run = compute_and_store(cache, config, periods, now)
+    overview = next(p for p in run.periods if p.period.kind == "rolling")
+    stored = f"({len(periods)} periods computed and stored in {sum(run.seconds.values()):.1f} s)"
+    return [*metrics_table(run.prepared, overview, run.current), "", stored]
 
 
 def sandbox_settings(server: SandboxServer, workdir: Path) -> Settings:

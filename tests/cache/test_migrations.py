@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from restrat_sync.cache import Cache, CacheError, open_cache, upgrade
+from restrat_sync.cache.engine import create_cache_engine, migrate
 from restrat_sync.cache.models import Base
 from restrat_sync.errors import RestratError
 from tests.cache.conftest import NOW
@@ -31,8 +32,8 @@ def test_migrations_match_the_models(cache: Cache) -> None:
 
 
 def test_upgrade_is_idempotent(database_url: str) -> None:
-    """The first upgrade applies the initial revision; the next ones have nothing to do."""
-    assert upgrade(database_url) == ["0001"]
+    """The first upgrade applies every revision in order; the next ones have nothing to do."""
+    assert upgrade(database_url) == ["0001", "0002"]
     assert upgrade(database_url) == []
     cache = open_cache(database_url)
     try:
@@ -107,4 +108,23 @@ def test_sqlite_connections_enforce_keys_and_use_wal(tmp_path: Path) -> None:
         cache.close()
     assert pragmas == [1, "wal", 30_000]
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+
+
+def test_a_cache_from_the_first_release_is_upgraded_in_place(database_url: str) -> None:
+    """A 0001 cache keeps its rows and gains the attribution history table."""
+    engine = create_cache_engine(database_url)
+    try:
+        assert migrate(engine, "0001") == ["0001"]
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO statuses (id, name, category) VALUES ('1', 'Open', 'new')")
+            )
+    finally:
+        engine.dispose()
+    cache = open_cache(database_url)
+    try:
+        assert cache.status_ids() == {"1"}
+        assert "theme_attributions" in inspect(cache.engine).get_table_names()
+    finally:
+        cache.close()

@@ -94,8 +94,9 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
-def migrate(engine: Engine) -> list[str]:
-    """Upgrade the schema to the newest revision; return the revisions applied, oldest first."""
+def migrate(engine: Engine, target: str = "head") -> list[str]:
+    """Upgrade the schema to ``target`` (the newest revision by default); return the revisions
+    applied, oldest first."""
     applied: list[str] = []
 
     def on_version_apply(*, step: Any, **_: Any) -> None:
@@ -107,7 +108,7 @@ def migrate(engine: Engine) -> list[str]:
         _refuse_unknown_revisions(connection, ScriptDirectory.from_config(config), engine.url)
         config.attributes["connection"] = connection
         config.attributes["on_version_apply"] = [on_version_apply]
-        command.upgrade(config, "head")
+        command.upgrade(config, target)
     if applied:
         log.info("cache at %s migrated to %s", masked(engine.url), applied[-1])
     return applied

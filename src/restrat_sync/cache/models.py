@@ -34,6 +34,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 OPEN_SPAN = "left_at IS NULL"
+OPEN_UNTIL = "until IS NULL"
 
 
 class Base(DeclarativeBase):
@@ -150,6 +151,28 @@ class Membership(Base):
     issue_key: Mapped[str]
     joined_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
+
+
+class ThemeAttribution(Base):
+    """A span during which ``issue_key`` was attributed to ``theme`` (a theme key or UNALIGNED),
+    recorded each time metrics are computed: theme changes between syncs are pivots."""
+
+    __tablename__ = "theme_attributions"
+    __table_args__ = (
+        Index(
+            "uq_theme_attributions_open_span",
+            "issue_key",
+            unique=True,
+            sqlite_where=text(OPEN_UNTIL),
+            postgresql_where=text(OPEN_UNTIL),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_key: Mapped[str]
+    theme: Mapped[str]
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]
 
 
 class SyncState(Base):

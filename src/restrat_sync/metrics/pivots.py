@@ -1,0 +1,152 @@
+"""Strategic pivot frequency (``domain.md``, "Strategic pivot frequency"): how often the
+portfolio changes course, counted as events on decision items in a period.
+
+Events, each at a moment inside the period:
+
+- **re_parent**: a change of ``parent``, ``epic_link`` or ``parent_link`` *from* a value: the
+  item moved to another parent, or was detached from its parent. A first assignment (from
+  empty) does not count: filing an epic and then placing it under its initiative is ordinary
+  grooming, not a change of direction, and counting it would make every new epic a pivot.
+  Several hierarchy fields changed in one history (Jira writes Parent and Parent Link for the
+  same move on some instances) are one move.
+- **theme_change**: the item's attributed theme differs from the one the previous computation
+  recorded. The caller derives these from the stored attribution history; only those of the
+  items passed count.
+- **priority_change**: any change of ``priority``.
+- **cancellation**: the item's timeline ends in the period with the outcome ``cancelled``.
+
+A change whose old and new values are equal is not an event.
+
+**Rate** = events ÷ active decision items. A decision item is active in the period when it was
+created before the period's end and had not finished before its start (no end, or an end at
+or after the start): these are the items that could have pivoted in it. An event on an item
+that finished earlier (a finished epic moved to another initiative) still counts as an event.
+The rate is None when no decision item was active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, get_args
+
+from restrat_sync.items import HIERARCHY_FIELDS, PRIORITY, FieldChange, WorkItem
+from restrat_sync.timeline import Timeline
+
+if TYPE_CHECKING:
+    from restrat_sync.periods import Period
+
+PivotKind = Literal["re_parent", "theme_change", "priority_change", "cancellation"]
+KINDS: tuple[PivotKind, ...] = get_args(PivotKind)
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeChange:
+    """An item's attributed theme changed at ``at`` (theme keys, or ``UNALIGNED``)."""
+
+    key: str
+    at: datetime
+    from_theme: str
+    to_theme: str
+
+
+@dataclass(frozen=True, slots=True)
+class PivotEvent:
+    key: str
+    at: datetime
+    kind: PivotKind
+    detail: str  # e.g. "parent_link: INIT-1 → INIT-2", "High → Low", "Won't Do"
+
+
+@dataclass(frozen=True, slots=True)
+class Pivots:
+    count: int
+    by_kind: dict[PivotKind, int]  # every kind, 0 included
+    active_decisions: int
+    rate: float | None  # events per active decision item; None when none was active
+    events: tuple[PivotEvent, ...]  # in time order
+    keys: tuple[str, ...]  # the items with an event
+
+
+def pivots(
+    items: Sequence[WorkItem],
+    timelines: Mapping[str, Timeline],
+    theme_changes: Sequence[ThemeChange],
+    period: Period,
+) -> Pivots:
+    """The pivot events on the decision items ``items`` in ``period``, and their rate.
+    ``timelines`` must hold every item's key; theme changes of other items are ignored."""
+    events: list[PivotEvent] = []
+    active = 0
+    for item in items:
+        timeline = timelines[item.key]
+        if _active(item, timeline, period):
+            active += 1
+        events.extend(_field_events(item, period))
+        end = timeline.end
+        if timeline.outcome == "cancelled" and end is not None and period.contains(end):
+            events.append(PivotEvent(item.key, end, "cancellation", item.status))
+    keys = {item.key for item in items}
+    events.extend(_theme_events(theme_changes, keys, period))
+    return _result(events, active)
+
+
+def _result(events: list[PivotEvent], active: int) -> Pivots:
+    ordered = tuple(sorted(events, key=lambda e: (e.at, e.key, e.kind, e.detail)))
+    by_kind = dict.fromkeys(KINDS, 0)
+    for event in ordered:
+        by_kind[event.kind] += 1
+    return Pivots(
+        count=len(ordered),
+        by_kind=by_kind,
+        active_decisions=active,
+        rate=len(ordered) / active if active else None,
+        events=ordered,
+        keys=tuple(sorted({event.key for event in ordered})),
+    )
+
+
+def _active(item: WorkItem, timeline: Timeline, period: Period) -> bool:
+    return item.created < period.end and (timeline.end is None or timeline.end >= period.start)
+
+
+def _field_events(item: WorkItem, period: Period) -> Iterator[PivotEvent]:
+    """Re-parents (one per history) and priority changes of ``item`` inside ``period``."""
+    moves: dict[int, FieldChange] = {}
+    for change in item.field_changes:
+        if not period.contains(change.at) or change.from_string == change.to_string:
+            continue
+        if change.field == PRIORITY:
+            detail = f"{_shown(change.from_string)} → {_shown(change.to_string)}"
+            yield PivotEvent(item.key, change.at, "priority_change", detail)
+        elif change.field in HIERARCHY_FIELDS and change.from_string:
+            # The same move written to several fields: keep one, the same whatever the order.
+            kept = moves.get(change.history_id)
+            if kept is None or _field_order(change) < _field_order(kept):
+                moves[change.history_id] = change
+    for change in moves.values():
+        detail = f"{change.field}: {change.from_string} → {_shown(change.to_string)}"
+        yield PivotEvent(item.key, change.at, "re_parent", detail)
+
+
+def _theme_events(
+    changes: Sequence[ThemeChange], keys: set[str], period: Period
+) -> Iterator[PivotEvent]:
+    for change in changes:
+        if (
+            change.key in keys
+            and period.contains(change.at)
+            and (change.from_theme != change.to_theme)
+        ):
+            detail = f"{change.from_theme} → {change.to_theme}"
+            yield PivotEvent(change.key, change.at, "theme_change", detail)
+
+
+def _field_order(change: FieldChange) -> tuple[int, datetime, str, str]:
+    field = HIERARCHY_FIELDS.index(change.field)
+    return (field, change.at, change.from_string or "", change.to_string or "")
+
+
+def _shown(value: str | None) -> str:
+    return value if value else "none"

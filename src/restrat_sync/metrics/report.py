@@ -1,0 +1,204 @@
+"""The metrics on the command line: a table per theme, or JSON (``docs/metrics-json.md``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from restrat_sync import __version__
+from restrat_sync.config import UNALIGNED
+from restrat_sync.metrics.compute import (
+    OVERALL,
+    UNALIGNED_SCOPE,
+    PeriodMetrics,
+    Prepared,
+    theme_scope,
+)
+from restrat_sync.metrics.results import as_json
+
+JSON_SCHEMA = "restrat-sync/metrics/1"
+NO_DATA = "–"
+
+
+def metrics_json(
+    prepared: Prepared,
+    result: PeriodMetrics,
+    current: Mapping[tuple[str, str], Any],
+    now: datetime,
+    theme: str | None = None,
+) -> dict[str, Any]:
+    """One period's metrics, with the current key results and data quality, as the documented
+    JSON document."""
+    period = result.period
+    scopes: dict[str, dict[str, Any]] = {}
+    for (scope, metric), value in sorted([*result.results.items(), *current.items()]):
+        if theme is None or scope in (OVERALL, theme_scope(theme)):
+            scopes.setdefault(scope, {})[metric] = as_json(value)
+    return {
+        "schema": JSON_SCHEMA,
+        "version": __version__,
+        "computed_at": now.isoformat(),
+        "period": {
+            "label": period.label,
+            "kind": period.kind,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "quarter": period.quarter,
+            "timezone": prepared.config.timezone,
+        },
+        "effort_measure": prepared.config.effort.measure,
+        "scopes": scopes,
+    }
+
+
+def metrics_table(
+    prepared: Prepared,
+    result: PeriodMetrics,
+    current: Mapping[tuple[str, str], Any],
+    theme: str | None = None,
+) -> list[str]:
+    """A readable table: one row per theme (and unaligned, and overall), then pending
+    decisions over the alert, key results and data quality."""
+    config = prepared.config
+    period = result.period
+    alignment = result.of(OVERALL, "alignment")
+    lines = [
+        f"period {period.label}: {_local_span(period.start, period.end, config.timezone)} "
+        f"({config.timezone}); targets of {period.quarter}; effort: {config.effort.measure}",
+        f"alignment variance: {_pp(alignment.av)}"
+        + ("" if alignment.av is not None else " (no effort recorded in this period)"),
+        "",
+        _row(HEADINGS),
+    ]
+    footer = ["", LEGEND]
+    shares = {bucket.bucket: bucket for bucket in alignment.buckets}
+    rows = [(t.key, theme_scope(t.key)) for t in config.themes if theme in (None, t.key)]
+    if theme is None:
+        rows += [(UNALIGNED, UNALIGNED_SCOPE), ("overall", OVERALL)]
+    for name, scope in rows:
+        lines.append(_row(_cells(name, shares.get(name), result, scope)))
+    lines += footer
+    lines += _pending_lines(result, rows, config.decision.alert_days)
+    lines += _key_result_lines(current, rows)
+    if theme is None:
+        lines += _quality_lines(current[(OVERALL, "data_quality")])
+    return lines
+
+
+HEADINGS = (
+    "scope",
+    "planned",
+    "actual",
+    "deviation",
+    "velocity",
+    "flow time d",
+    "efficiency",
+    "load",
+    "decision lag d",
+    "pending",
+    "on time",
+)
+WIDTHS = (13, 9, 9, 11, 10, 14, 12, 7, 16, 9, 9)
+LEGEND = (
+    "flow time and decision lag: median / 85th percentile in days; pending: decisions made "
+    "but not started (over the alert age in brackets); on time: items due in the period "
+    "finished by their due day"
+)
+
+
+def _cells(name: str, share: Any, result: PeriodMetrics, scope: str) -> tuple[str, ...]:
+    flow = result.of(scope, "flow")
+    lag = result.of(scope, "decision_lag")
+    outcome = result.of(scope, "predictability")
+    return (
+        name,
+        _percent(share.planned) if share else "",
+        _percent(share.actual) if share else "",
+        _signed_pp(share.deviation) if share else "",
+        str(flow.velocity.count),
+        f"{_days(flow.flow_time.median_days)} / {_days(flow.flow_time.p85_days)}",
+        _percent(flow.efficiency.value),
+        str(flow.load.count),
+        f"{_days(lag.median_days)} / {_days(lag.p85_days)}",
+        f"{len(lag.pending)} ({lag.pending_over_alert})",
+        _percent(outcome.rate),
+    )
+
+
+def _pending_lines(result: PeriodMetrics, rows: list[tuple[str, str]], alert: int) -> list[str]:
+    lines: list[str] = []
+    for name, scope in rows:
+        if scope == OVERALL:
+            continue
+        lag = result.of(scope, "decision_lag")
+        overdue = [(key, age) for key, age in lag.pending if age > alert]
+        if overdue:
+            listed = ", ".join(f"{key} ({age:.1f} d)" for key, age in overdue[:8])
+            more = f" and {len(overdue) - 8} more" if len(overdue) > 8 else ""
+            lines.append(f"  {name}: decisions pending over {alert} days: {listed}{more}")
+    return ["", *lines] if lines else []
+
+
+def _key_result_lines(
+    current: Mapping[tuple[str, str], Any], rows: list[tuple[str, str]]
+) -> list[str]:
+    lines = []
+    for name, scope in rows:
+        for progress in current.get((scope, "key_results"), ()):
+            lines.append(
+                f"  {name}: {progress.name}: {progress.value:g} of {progress.target:g} "
+                f"({progress.measure}, {progress.progress * 100:.0f}%)"
+            )
+    return ["", "key results:", *lines] if lines else []
+
+
+def _quality_lines(quality: Any) -> list[str]:
+    age = quality.last_sync_age_hours
+    counts = [
+        ("statuses mapped by category only", len(quality.fallback_statuses)),
+        ("unknown statuses", len(quality.unknown_statuses)),
+        ("incomplete changelogs", len(quality.incomplete_changelogs)),
+        ("finished items with no start", len(quality.no_start)),
+        ("items reachable from several themes", len(quality.conflicts)),
+        ("items with no parent", len(quality.no_parent)),
+        ("config problems", len(quality.config_problems)),
+    ]
+    listed = "; ".join(f"{label}: {n}" for label, n in counts if n)
+    return [
+        "",
+        "data quality: "
+        + (listed or "nothing to report")
+        + f"; unaligned share (last 4 weeks): {_percent(quality.unaligned_share)}"
+        + ("; no successful sync yet" if age is None else f"; last sync {age:.1f} h ago"),
+    ]
+
+
+def _row(cells: tuple[str, ...]) -> str:
+    first, *rest = cells
+    return f"{first:<{WIDTHS[0]}}" + "".join(
+        f"{cell:>{width}}" for cell, width in zip(rest, WIDTHS[1:], strict=True)
+    )
+
+
+def _local_span(start: datetime, end: datetime, zone: str) -> str:
+    tz = ZoneInfo(zone)
+    last = (end - timedelta(microseconds=1)).astimezone(tz)
+    return f"{start.astimezone(tz):%Y-%m-%d} to {last:%Y-%m-%d}"
+
+
+def _percent(value: float | None) -> str:
+    return NO_DATA if value is None else f"{value * 100:.1f}%"
+
+
+def _pp(value: float | None) -> str:
+    return "no data" if value is None else f"{value * 100:.1f} pp"
+
+
+def _signed_pp(value: float | None) -> str:
+    return NO_DATA if value is None else f"{value * 100:+.1f}pp"
+
+
+def _days(value: float | None) -> str:
+    return NO_DATA if value is None else f"{value:.1f}"

@@ -1,0 +1,255 @@
+"""Metrics end to end: sync the sandbox over HTTP, compute, and compare velocity, flow time and
+alignment variance with an independent calculation from the sandbox's own data.
+
+The calculation here is deliberately naive: it replays each sandbox issue's histories item by
+item and walks the hierarchy per theme, sharing no code with ``restrat_sync.metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytest
+
+from restrat_sync.cache import Cache, open_cache
+from restrat_sync.cache.snapshots import read_snapshots
+from restrat_sync.cli import main
+from restrat_sync.config import UNALIGNED, LoadedConfig, load_config
+from restrat_sync.http import create_session
+from restrat_sync.metrics.compute import OVERALL, theme_scope
+from restrat_sync.metrics.runner import MetricsRun, compute_and_store
+from restrat_sync.periods import Period, parse_period
+from restrat_sync.sandbox import SandboxServer
+from restrat_sync.sandbox.jql import JqlContext, search
+from restrat_sync.sandbox.model import Issue, Portfolio
+from restrat_sync.starter import write_starter
+from restrat_sync.sync import SyncOptions, open_syncer
+from tests.e2e.conftest import NOW, settings_for
+from tests.e2e.sandbox_truth import expected_keys
+
+PERIODS = ("2026-10", "2026-W45", "last-4-weeks", "2026-Q3")
+
+
+@dataclass
+class Computed:
+    run: MetricsRun
+    loaded: LoadedConfig
+    cache: Cache
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+def computed(
+    sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Computed]:
+    """The sandbox synced into a fresh cache and every period of PERIODS computed."""
+    workdir = tmp_path_factory.mktemp("metrics")
+    write_starter(workdir)
+    settings = settings_for(sandbox, workdir)
+    loaded = load_config(workdir / "config" / "restrat.yaml")
+    open_syncer(settings, loaded, create_session()).run(SyncOptions(full=True))
+    cache = open_cache(settings.effective_database_url)
+    periods = [parse_period(label, NOW, loaded.config.timezone) for label in PERIODS]
+    try:
+        run = compute_and_store(cache, loaded.config, periods, NOW)
+        yield Computed(run, loaded, cache, settings.effective_database_url)
+    finally:
+        cache.close()
+
+
+# --- the independent calculation ----------------------------------------------------------------
+
+
+@dataclass
+class Truth:
+    start: datetime | None
+    end: datetime | None
+    done: bool
+    active: list[tuple[datetime, datetime]]  # intervals spent in active states
+
+
+def flow_state(portfolio: Portfolio, loaded: LoadedConfig, status: str) -> str:
+    for name, state in loaded.config.status_map.items():
+        if name.lower() == status.lower():
+            return state
+    category = portfolio.statuses[status].category
+    return {"new": "new", "indeterminate": "active", "done": "done"}[category]
+
+
+def replay(portfolio: Portfolio, loaded: LoadedConfig, issue: Issue) -> Truth:
+    changes = [
+        (history.created, history.id, item.from_string, item.to_string)
+        for history in sorted(issue.histories, key=lambda h: (h.created, h.id))
+        for item in history.items
+        if item.field == "status"
+    ]
+    status = changes[0][2] if changes else issue.status
+    state, since = flow_state(portfolio, loaded, status), issue.created
+    start = end = None
+    active: list[tuple[datetime, datetime]] = []
+    for at, _, _, to_status in changes:
+        new_state = flow_state(portfolio, loaded, to_status)
+        if state == "active" and at > since:
+            active.append((since, at))
+        if start is None and new_state in ("active", "waiting"):
+            start = at
+        if new_state in ("done", "cancelled"):
+            end = at if (new_state != state or end is None) else end
+        else:
+            end = None
+        state, since = new_state, at
+    if state == "active":
+        active.append((since, NOW))
+    return Truth(start, end, state == "done" and end is not None, active)
+
+
+def velocity_items(truths: dict[str, Truth], period: Period) -> list[str]:
+    return sorted(
+        key
+        for key, t in truths.items()
+        if t.done and t.end is not None and period.start <= t.end < period.end
+    )
+
+
+def attribution(portfolio: Portfolio, loaded: LoadedConfig, server: SandboxServer) -> dict:
+    """Theme of each issue by breadth-first search per theme; nearest anchor, then config
+    order."""
+    ctx = JqlContext(portfolio, server.state.caller(), portfolio.now)
+    children: dict[str, list[str]] = {}
+    rules = {(r.type.lower(), r.direction) for r in loaded.config.hierarchy.links}
+    for issue in portfolio.issues.values():
+        if issue.parent:
+            children.setdefault(issue.parent, []).append(issue.key)
+        for link in issue.links:
+            if (link.type_name.lower(), link.direction) in rules:
+                children.setdefault(link.other_key, []).append(issue.key)
+    best: dict[str, tuple[int, int, str]] = {}
+    for order, theme in enumerate(loaded.config.themes):
+        anchors = {i.key for i in search(ctx, loaded.theme_jql(theme).query)}
+        distance = dict.fromkeys(anchors, 0)
+        queue = deque(anchors)
+        while queue:
+            key = queue.popleft()
+            for child in children.get(key, []):
+                if child not in distance:
+                    distance[child] = distance[key] + 1
+                    queue.append(child)
+        for key, hops in distance.items():
+            if key not in best or (hops, order) < best[key][:2]:
+                best[key] = (hops, order, theme.key)
+    return {key: value[2] for key, value in best.items()}
+
+
+def overlap_days(intervals: list[tuple[datetime, datetime]], period: Period) -> float:
+    seconds = 0.0
+    for low, high in intervals:
+        low, high = max(low, period.start), min(high, period.end)
+        if high > low:
+            seconds += (high - low).total_seconds()
+    return seconds / 86_400
+
+
+@pytest.fixture(scope="module")
+def truth(sandbox: SandboxServer, computed: Computed) -> tuple[dict[str, Truth], dict[str, str]]:
+    portfolio = sandbox.state.portfolio
+    synced = expected_keys(sandbox, computed.loaded)
+    flow_level = computed.loaded.config.hierarchy.flow_level
+    truths = {
+        key: replay(portfolio, computed.loaded, portfolio.issues[key])
+        for key in synced
+        if portfolio.level_of(portfolio.issues[key]) == flow_level
+    }
+    themes = attribution(portfolio, computed.loaded, sandbox)
+    return truths, {key: themes.get(key, UNALIGNED) for key in truths}
+
+
+# --- the comparisons ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", PERIODS)
+def test_velocity_matches_the_sandbox(computed: Computed, truth: tuple, label: str) -> None:
+    """Velocity per scope is the count of flow-level items the sandbox shows done in the period."""
+    truths, themes = truth
+    result = next(p for p in computed.run.periods if p.period.label == label)
+    expected = velocity_items(truths, result.period)
+    assert expected, f"the sandbox finished nothing in {label}: the comparison would be empty"
+    assert list(result.of(OVERALL, "flow").velocity.keys) == expected
+    for theme in computed.loaded.config.themes:
+        in_theme = [key for key in expected if themes[key] == theme.key]
+        assert result.of(theme_scope(theme.key), "flow").velocity.count == len(in_theme)
+
+
+@pytest.mark.parametrize("label", PERIODS)
+def test_flow_time_matches_the_sandbox(computed: Computed, truth: tuple, label: str) -> None:
+    """The median flow time is the median of end - start over the velocity items that started."""
+    truths, _ = truth
+    result = next(p for p in computed.run.periods if p.period.label == label)
+    days = [
+        (truths[key].end - truths[key].start).total_seconds() / 86_400  # type: ignore[operator]
+        for key in velocity_items(truths, result.period)
+        if truths[key].start is not None
+    ]
+    assert result.of(OVERALL, "flow").flow_time.median_days == pytest.approx(
+        statistics.median(days)
+    )
+
+
+@pytest.mark.parametrize("label", PERIODS)
+def test_alignment_variance_matches_the_sandbox(
+    computed: Computed, truth: tuple, label: str
+) -> None:
+    """AV is half the summed distance between active-day shares and the quarter's targets."""
+    truths, themes = truth
+    result = next(p for p in computed.run.periods if p.period.label == label)
+    effort: dict[str, float] = {}
+    for key, t in truths.items():
+        bucket = themes[key]
+        effort[bucket] = effort.get(bucket, 0.0) + overlap_days(t.active, result.period)
+    total = sum(effort.values())
+    planned = computed.loaded.config.planned_shares(result.period.quarter)
+    expected = 0.5 * sum(abs(effort.get(b, 0.0) / total - share) for b, share in planned.items())
+    assert total > 0
+    assert result.of(OVERALL, "alignment").av == pytest.approx(expected, abs=1e-9)
+
+
+def test_snapshots_are_stored_per_period_and_replaced_on_recompute(computed: Computed) -> None:
+    """Each period's snapshots are stored once per scope and metric; computing again replaces
+    them instead of adding rows."""
+    before = read_snapshots(computed.cache, periods=["2026-10"])
+    period = parse_period("2026-10", NOW, computed.loaded.config.timezone)
+    compute_and_store(computed.cache, computed.loaded.config, [period], NOW)
+    after = read_snapshots(computed.cache, periods=["2026-10"])
+    assert [(s.scope, s.metric) for s in after] == [(s.scope, s.metric) for s in before]
+    assert len({(s.scope, s.metric) for s in after}) == len(after)
+    assert [s.value for s in after] == [s.value for s in before]
+
+
+def test_metrics_command_prints_the_table_and_json(
+    computed: Computed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`restrat-sync metrics` on the synced cache: a row per theme, and JSON whose numbers are
+    the computed ones."""
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", computed.database_url)
+    config = str(computed.loaded.path)
+    assert main(["metrics", "--period", "2026-10", "--config", config]) == 0
+    table = capsys.readouterr().out
+    for theme in computed.loaded.config.themes:
+        assert any(line.startswith(theme.key) for line in table.splitlines())
+    assert main(["metrics", "--period", "2026-10", "--json", "--config", config]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == "restrat-sync/metrics/1"
+    assert document["period"]["label"] == "2026-10"
+    stored = next(p for p in computed.run.periods if p.period.label == "2026-10")
+    velocity = document["scopes"]["overall"]["flow"]["velocity"]
+    assert velocity["count"] == stored.of(OVERALL, "flow").velocity.count
+    assert document["scopes"]["overall"]["alignment"]["av"] == pytest.approx(
+        stored.of(OVERALL, "alignment").av, abs=1e-4
+    )
+    assert set(document["scopes"]) == {"overall", "unaligned"} | {
+        f"theme:{t.key}" for t in computed.loaded.config.themes
+    }
