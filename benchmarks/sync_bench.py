@@ -3,7 +3,7 @@
 The sandbox runs in this process; each sync runs in a child process (the real CLI code path,
 `open_syncer`), so its peak RSS is its own. Prints, per flavour and dataset: seconds, issues per
 second, requests per 1,000 issues and peak RSS of a full sync (with 0 ms and 100 ms sandbox
-latency), then requests and seconds of a no-change incremental sync.
+latency), then requests, seconds and peak RSS of a no-change incremental sync.
 
     .venv/bin/python benchmarks/sync_bench.py [--datasets medium,large] [--flavors cloud,datacenter]
 """
@@ -72,7 +72,8 @@ def scenario(flavor: str, dataset: str, latency_ms: float, workdir: Path) -> Non
         f"{flavor:<10} {dataset:<7} {latency_ms:>5.0f} ms  full: {full['seconds']:>6.1f} s "
         f"{issues / full['seconds']:>6.0f} issues/s {issues:>7.0f} issues "
         f"{1000 * full['requests_total'] / issues:>5.1f} req/1000 {full['peak_mb']:>5.0f} MB"
-        f" | no change: {again['requests_total']:>3.0f} requests {again['seconds']:>5.2f} s, "
+        f" | no change: {again['requests_total']:>3.0f} requests {again['seconds']:>5.2f} s "
+        f"{again['peak_mb']:>4.0f} MB, "
         f"changelog requests {sum(v for k, v in again['requests'].items() if 'changelog' in k)}"
     )
 

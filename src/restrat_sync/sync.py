@@ -21,6 +21,10 @@ a clean sync produces. A watermark never passes Jira's clock at the start of the
 changed while a sync runs is read again by the next one. On Data Center, offset paging can skip
 an issue when another moves during paging; a pass counts only when it received ``total``
 distinct issues, else its watermark stays put.
+
+Memory: the sets of keys a run works with (listings, the hierarchy walk, what reconciliation
+compares) live in the run's key sets (``RunKeys``, a temporary table) and are read back in
+chunks, so peak memory follows the page and chunk sizes, not the size of the portfolio.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from restrat_sync.cache import Cache, open_cache
+from restrat_sync.cache.store import RunKeys
 from restrat_sync.config import LoadedConfig, Mapping
 from restrat_sync.errors import ConfigError
 from restrat_sync.http import RetryingSession
@@ -48,9 +53,25 @@ log = logging.getLogger(__name__)
 
 DETAIL_CHUNK = 100  # `key in (...)` chunk: one Cloud page once fields are asked for
 PARENT_CHUNK = 1000  # parents per descendant query: about 9 KB of JQL in a POST body
+# Data Center pages with fields carry whole changelogs, so a 1,000-issue page can hold tens of
+# MB; 250 bounds that at a few more requests (key-only listings keep 1,000).
+DC_DETAIL_PAGE = 250
 DESCENDANTS = "descendants"  # sync_state key of the descendant queries' watermark
 RECONCILED = "reconciled"  # sync_state key: when the last reconciliation ran (epoch ms)
 _ISSUE_KEY = re.compile(r"'([A-Z][A-Z0-9_]*-\d+)'")
+
+ParentChunks = Iterator[list[tuple[str, int]]]  # (key, hierarchy level), PARENT_CHUNK at a time
+Round = tuple[ParentChunks, int | None]  # parents, and since when their children changed (ms)
+
+# The run's key sets (RunKeys, a temporary table): kept out of memory, gone when the run ends.
+LISTED = "listed:"  # prefix of the sets of what a Jira listing returned in this run
+BELOW = LISTED + "below"  # children the descendant queries returned
+SCOPE_LISTED = LISTED + "scope"  # the scope, listed for an incremental reconciliation
+TREE = "tree"  # the hierarchy being walked: its roots and the cached issues below them
+CHANGED = "changed"  # issues of the tree written in this run or newly joined to a theme
+QUERIED = "queried"  # parents already asked for their children
+FOUND = "found"  # children found in the current round of the walk
+PAGED = "paged"  # distinct keys of one Data Center paging pass
 
 
 @dataclass
@@ -121,6 +142,7 @@ class _Pass:
 
     jira_start_ms: int
     now: datetime
+    keys: RunKeys  # the run's key sets
     missing: set[str] = field(default_factory=set)  # keys Jira said do not exist
     status_ids: set[str] = field(default_factory=set)  # statuses the fetched issues name
 
@@ -175,19 +197,19 @@ class Syncer:
     def _cycle(self, options: SyncOptions) -> bool:
         now = self.clock()
         self.gateway.session.last_server_time = None
-        # The listings come first: Jira's clock on their answers bounds every later watermark.
-        members, joined = self._memberships(now)
-        run = _Pass(jira_start_ms=self._jira_clock_ms(), now=now)
-        known_statuses = self.cache.status_ids()
-        anchors = self._anchors(members)
-        if options.full:
-            self._full_fetch(run, members)
-        else:
-            self._incremental_fetch(run, members)
-        below = self._close_hierarchy(run, anchors, joined, full=options.full)
-        reconcile = options.full or self._reconcile_due(options, run)
-        if reconcile:
-            self._reconcile(run, self._seen(run, members, below, options.full), options.full)
+        with self.cache.run_keys() as keys:
+            # The listings come first: Jira's clock on their answers bounds every later watermark.
+            self._memberships(keys, now)
+            run = _Pass(jira_start_ms=self._jira_clock_ms(), now=now, keys=keys)
+            known_statuses = self.cache.status_ids()
+            if options.full:
+                self._full_fetch(run)
+            else:
+                self._incremental_fetch(run)
+            self._close_hierarchy(run, full=options.full)
+            reconcile = options.full or self._reconcile_due(options, run)
+            if reconcile:
+                self._reconcile(run, options.full)
         self._mark_missing(run)
         if options.full or run.status_ids - known_statuses:
             self._store_statuses()  # the catalogue, refreshed when an unknown status shows up
@@ -200,37 +222,29 @@ class Syncer:
         with self.cache.transaction() as session:
             self.cache.upsert_statuses(session, statuses)
 
-    def _memberships(self, now: datetime) -> tuple[dict[str, set[str]], set[str]]:
-        """List every tracked mapping key-only and record who joined and who left; return the
-        members by mapping and the keys that joined a theme."""
-        members: dict[str, set[str]] = {}
-        joined: set[str] = set()
+    def _memberships(self, keys: RunKeys, now: datetime) -> None:
+        """List every tracked mapping key-only into the run's key sets, then record who joined
+        and who left, in one transaction."""
         for mapping in self._tracked():
             self.observer.phase(f"listing {mapping.label}")
-            members[mapping.key] = set(self.gateway.list_keys(mapping.jql.query))
-        with self.cache.transaction() as session:
-            for key, keys in members.items():
-                change = self.cache.record_membership(session, key, keys, now)
-                self.counts.memberships_joined += len(change.joined)
-                self.counts.memberships_left += len(change.left)
-                if key.startswith("theme:"):
-                    joined.update(change.joined)
-        return members, joined
+            # One listing in memory at a time (the gateway returns it whole); the sets of all
+            # of them live in the database.
+            keys.add(_listed(mapping.key), self.gateway.list_keys(mapping.jql.query))
+        listings = {mapping.key: _listed(mapping.key) for mapping in self._tracked()}
+        change = keys.record_memberships(listings, now)
+        self.counts.memberships_joined += change.joined
+        self.counts.memberships_left += change.left
 
-    def _full_fetch(self, run: _Pass, members: dict[str, set[str]]) -> None:
+    def _full_fetch(self, run: _Pass) -> None:
         scope = self._scope()
         if scope is not None:
             self.observer.phase("fetching the sync scope")
-            self._store_pages(
-                run,
-                self.gateway.fetch_issues(incremental_jql(scope.jql.query, None), self.fields),
-                watermark_keys=(),
-            )
-        wanted = set().union(*members.values()) if members else set()
-        self._fetch_keys(run, wanted - self.cache.keys_among(wanted, synced_since=run.now))
+            pages = self._fetch(incremental_jql(scope.jql.query, None))
+            self._store_pages(run, pages, watermark_keys=())
+        self._fetch_listed(run, synced_since=run.now)
         self._advance(run, [mapping.key for mapping in self.loaded.mappings()])
 
-    def _incremental_fetch(self, run: _Pass, members: dict[str, set[str]]) -> None:
+    def _incremental_fetch(self, run: _Pass) -> None:
         for since, mappings in self._watermark_groups().items():
             labels = ", ".join(m.label for m in mappings)
             self.observer.phase(f"fetching changes ({labels})")
@@ -238,80 +252,108 @@ class Syncer:
             from_ms = None if since is None else max(0, since - self.overlap_ms)
             self._fetch_changes(run, incremental_jql(query, from_ms), [m.key for m in mappings])
         # Members that no change query returned (the JQL itself changed, say) still need data.
-        wanted = set().union(*members.values()) if members else set()
-        self._fetch_keys(run, wanted - self.cache.keys_among(wanted))
+        self._fetch_listed(run)
+
+    def _fetch_listed(self, run: _Pass, synced_since: datetime | None = None) -> None:
+        """Fetch the listed members the cache lacks; with ``synced_since``, those this run has
+        not written yet (a full sync: the scope query brought the others)."""
+        tags = [_listed(mapping.key) for mapping in self._tracked()]
+        for number, chunk in enumerate(run.keys.unfetched(tags, DETAIL_CHUNK, synced_since)):
+            if number == 0:
+                self.observer.phase("fetching listed issues by key")
+            self._fetch_chunk(run, chunk)
 
     def _fetch_changes(self, run: _Pass, jql: str, keys: Sequence[str]) -> None:
         """Page a change query; advance the watermarks of ``keys`` as pages are stored."""
         if self.gateway.flavor == "cloud":
-            self._store_pages(run, self.gateway.fetch_issues(jql, self.fields), keys)
+            self._store_pages(run, self._fetch(jql), keys)
             self._advance(run, keys)
             return
         # Data Center pages by offset: only a pass that saw `total` distinct issues is sure.
         for _ in range(3):
-            seen: set[str] = set()
-            total = 0
-            for page in self.gateway.fetch_issues(jql, self.fields):
+            run.keys.clear(PAGED)
+            total: int | None = None
+            for page in self._fetch(jql):
                 self._store_pages(run, [page], watermark_keys=())
-                seen.update(record.key for record in page.records)
-                total = page.total if page.total is not None else len(seen)
-            if len(seen) >= total:
+                run.keys.add(PAGED, (record.key for record in page.records))
+                total = page.total
+            seen = run.keys.count(PAGED)
+            if total is None or seen >= total:
                 self._advance(run, keys)
                 return
-            log.warning("issues moved while paging %d of %d; reading again", len(seen), total)
+            log.warning("issues moved while paging %d of %d; reading again", seen, total)
         log.warning("watermark kept: Jira kept changing during this sync")
 
-    def _close_hierarchy(
-        self, run: _Pass, anchors: set[str], joined: set[str], full: bool
-    ) -> set[str]:
-        """Fetch the descendants of ``anchors`` outside the scope until the hierarchy is closed;
-        return the keys Jira listed below the anchors."""
+    def _close_hierarchy(self, run: _Pass, full: bool) -> None:
+        """Fetch the descendants of the theme anchors outside the scope until the hierarchy is
+        closed; the children Jira listed go to the set BELOW."""
         since = None if full else self.cache.watermark(DESCENDANTS)
         from_ms = None if since is None else max(0, since - self.overlap_ms)
-        known = self._subtree_parents(anchors)
-        # A parent that changed in this run (re-parented into the tree, or a newly joined
-        # anchor) may bring children that have not changed for long: ask for all of them.
-        fresh = self.cache.keys_among(known, synced_since=run.now) | (known & joined)
-        rounds = [(known - fresh, from_ms), (fresh, None)]
-        queried: set[str] = set()
-        listed: set[str] = set(anchors)
-        while any(keys for keys, _ in rounds):
-            found: set[str] = set()
-            for keys, since_ms in rounds:
-                if keys:
-                    self.observer.phase(f"looking for descendants of {len(keys)} issues")
-                    queried |= keys
-                    found |= self._children(run, sorted(keys), since_ms, full)
-            listed |= found
+        run.keys.fill_tree(TREE, self._theme_tags())
+        rounds: list[Round]
+        if from_ms is None:
+            rounds = [(self._tree_parents(run, excluded=[QUERIED]), from_ms)]
+        else:
+            # A parent that changed in this run (re-parented into the tree, or a newly joined
+            # anchor) may bring children that have not changed for long: ask for all of them.
+            run.keys.fill_changed(CHANGED, TREE, run.now, self._theme_keys())
+            rounds = [
+                (self._tree_parents(run, excluded=[CHANGED, QUERIED]), from_ms),
+                (self._tree_parents(run, among=[CHANGED], excluded=[QUERIED]), None),
+            ]
+        while self._walk_round(run, rounds, full):
             # Recompute from the cache: a new child may link back to issues already known.
-            rounds = [(self._subtree_parents(found) - queried, None)]
+            run.keys.fill_tree(TREE, [FOUND])
+            rounds = [(self._tree_parents(run, excluded=[QUERIED]), None)]
         self._advance(run, [DESCENDANTS])
-        return listed
 
-    def _subtree_parents(self, roots: set[str]) -> set[str]:
-        return self._parents(self.cache.children_parents(roots)) if roots else set()
+    def _walk_round(self, run: _Pass, rounds: list[Round], full: bool) -> bool:
+        """Ask every chunk of parents of ``rounds`` for its children (into the set FOUND);
+        whether any parent was left to ask."""
+        run.keys.clear(FOUND)
+        asked = False
+        for parents, since_ms in rounds:
+            for chunk in parents:  # read from the database a chunk at a time
+                asked = True
+                self.observer.phase(f"looking for descendants of {len(chunk)} issues")
+                run.keys.add(QUERIED, (key for key, _ in chunk))
+                self._children(run, chunk, since_ms, full)
+        return asked
+
+    def _tree_parents(
+        self, run: _Pass, among: Sequence[str] = (), excluded: Sequence[str] = ()
+    ) -> ParentChunks:
+        """(key, level) of the tree's issues that can have children, in chunks of PARENT_CHUNK."""
+        levels = self.config.hierarchy.levels
+        return run.keys.parents(TREE, levels, PARENT_CHUNK, among=among, excluded=excluded)
 
     def _children(
-        self, run: _Pass, parents: Sequence[str], from_ms: int | None, full: bool
-    ) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunks(parents, PARENT_CHUNK):
+        self, run: _Pass, parents: Sequence[tuple[str, int]], from_ms: int | None, full: bool
+    ) -> None:
+        """Ask for the children of one chunk of (parent, level); note them in FOUND and BELOW."""
+        levels = dict(parents)
 
-            def children_jql(keys: Sequence[str], since: int | None = from_ms) -> str:
-                return self._children_jql(keys, since)
+        def children_jql(keys: Sequence[str]) -> str:
+            return self._children_jql(keys, levels, from_ms)
 
-            if full:
-                listed = self._tolerant_keys(run, children_jql, chunk)
-                found |= listed
-                self._fetch_keys(run, listed - self.cache.keys_among(listed, run.now))
-                continue
-            for page in self._tolerant_pages(run, children_jql, chunk):
-                self._store_pages(run, [page], watermark_keys=())
-                found |= {record.key for record in page.records}
-        return found
+        keys = [key for key, _ in parents]
+        if full:
+            listed = self._tolerant_keys(run, children_jql, keys)
+            self._note_found(run, listed)
+            self._fetch_keys(run, listed - self.cache.keys_among(listed, run.now))
+            return
+        for page in self._tolerant_pages(run, children_jql, keys):
+            self._store_pages(run, [page], watermark_keys=())
+            self._note_found(run, [record.key for record in page.records])
 
-    def _children_jql(self, parents: Sequence[str], since_ms: int | None) -> str:
-        clauses = self._parent_clauses(parents)
+    def _note_found(self, run: _Pass, keys: Collection[str]) -> None:
+        run.keys.add(FOUND, keys)
+        run.keys.add(BELOW, keys)
+
+    def _children_jql(
+        self, parents: Sequence[str], levels: dict[str, int], since_ms: int | None
+    ) -> str:
+        clauses = self._parent_clauses(parents, levels)
         scope = self._scope()
         # Children inside the scope arrive through the scope's own query.
         where = f"({' OR '.join(clauses)})"
@@ -319,14 +361,13 @@ class Syncer:
             where += f" AND NOT ({scope.jql.query})"
         return incremental_jql(where, since_ms)
 
-    def _parent_clauses(self, parents: Sequence[str]) -> list[str]:
+    def _parent_clauses(self, parents: Sequence[str], levels: dict[str, int]) -> list[str]:
         if self.gateway.flavor == "cloud":
             return [key_chunks_jql("parent", parents)]
         # Data Center links each level through a different field.
         by_field: dict[str, list[str]] = {}
-        levels = self._levels(parents)
         for key in parents:
-            level = levels[key]
+            level = levels.get(key, 0)
             name = '"Epic Link"' if level == 1 else '"Parent Link"' if level >= 2 else "parent"
             by_field.setdefault(name, []).append(key)
         return [key_chunks_jql(name, keys) for name, keys in sorted(by_field.items())]
@@ -340,34 +381,38 @@ class Syncer:
         due_ms = int(options.reconcile_every.total_seconds() * 1000)
         return last is None or _ms(run.now) - last >= due_ms
 
-    def _seen(
-        self, run: _Pass, members: dict[str, set[str]], below: set[str], full: bool
-    ) -> set[str]:
-        """Every key some listing returned in this sync: what Jira still has in scope."""
-        seen = set().union(below, *members.values())
-        if full:
-            return seen  # the rest of what Jira has was fetched, so written in this run
-        scope = self._scope()
-        if scope is not None:
-            seen |= set(self.gateway.list_keys(scope.jql.query))
-        parents = sorted(self._subtree_parents(self._anchors(members)))
-        for chunk in _chunks(parents, PARENT_CHUNK):
-            seen |= self._tolerant_keys(run, lambda k: self._children_jql(k, None), chunk)
-        return seen
-
-    def _reconcile(self, run: _Pass, seen: set[str], full: bool) -> None:
+    def _reconcile(self, run: _Pass, full: bool) -> None:
         """Mark cached issues that nothing selects any more: deleted, or out of scope."""
+        if not full:
+            self._list_the_rest(run)
         self.observer.phase("reconciling the cache with Jira")
         # After a full sync only the issues this run did not write can be gone.
-        candidates = self.cache.stale_keys(run.now) if full else self.cache.issue_keys()
-        gone = candidates - seen - run.missing
-        # Asking for the gone keys by key tells deleted ones (Jira names them) from moved ones.
-        existing = self._tolerant_keys(run, lambda keys: key_chunks_jql("key", keys), sorted(gone))
+        synced_before = run.now if full else None
+        for chunk in run.keys.unlisted(self._listed_tags(), PARENT_CHUNK, synced_before):
+            gone = [key for key in chunk if key not in run.missing]
+            # Asking for the gone keys by key tells deleted ones (Jira names them) from moved ones.
+            existing = self._tolerant_keys(run, lambda keys: key_chunks_jql("key", keys), gone)
+            with self.cache.transaction() as session:
+                marked = self.cache.mark_out_of_scope(session, existing, run.now)
+            self.counts.issues_out_of_scope += marked
         with self.cache.transaction() as session:
-            self.counts.issues_out_of_scope += self.cache.mark_out_of_scope(
-                session, existing, run.now
-            )
             self.cache.set_watermark(session, RECONCILED, _ms(run.now), run.now)
+
+    def _list_the_rest(self, run: _Pass) -> None:
+        """List what an incremental sync's queries did not: the scope whole, and every child of
+        the tree's parents (not only changed ones). A full sync wrote all of that in this run."""
+        scope = self._scope()
+        if scope is not None:
+            run.keys.add(SCOPE_LISTED, self.gateway.list_keys(scope.jql.query))
+        run.keys.fill_tree(TREE, self._theme_tags())
+        for chunk in self._tree_parents(run):
+            levels = dict(chunk)
+
+            def children_jql(keys: Sequence[str], levels: dict[str, int] = levels) -> str:
+                return self._children_jql(keys, levels, None)
+
+            keys = [key for key, _ in chunk]
+            run.keys.add(BELOW, self._tolerant_keys(run, children_jql, keys))
 
     def _mark_missing(self, run: _Pass) -> None:
         if not run.missing:
@@ -377,13 +422,21 @@ class Syncer:
 
     # --- fetching and storing ------------------------------------------------------------------
 
+    def _fetch(self, jql: str) -> Iterator[IssuePage]:
+        """Search pages with fields and complete changelogs; Data Center's are DC_DETAIL_PAGE."""
+        size = DC_DETAIL_PAGE if self.gateway.flavor == "datacenter" else None
+        return self.gateway.fetch_issues(jql, self.fields, page_size=size)
+
     def _fetch_keys(self, run: _Pass, keys: Collection[str]) -> None:
         if not keys:
             return
         self.observer.phase(f"fetching {len(keys)} issues by key")
         for chunk in _chunks(sorted(keys), DETAIL_CHUNK):
-            pages = self._tolerant_pages(run, lambda k: key_chunks_jql("key", k), chunk)
-            self._store_pages(run, pages, watermark_keys=())
+            self._fetch_chunk(run, chunk)
+
+    def _fetch_chunk(self, run: _Pass, keys: Sequence[str]) -> None:
+        pages = self._tolerant_pages(run, lambda k: key_chunks_jql("key", k), keys)
+        self._store_pages(run, pages, watermark_keys=())
 
     def _store_pages(
         self, run: _Pass, pages: Iterable[IssuePage], watermark_keys: Sequence[str]
@@ -423,7 +476,7 @@ class Syncer:
         remaining = list(keys)
         while remaining:
             try:
-                yield from self.gateway.fetch_issues(make_jql(remaining), self.fields)
+                yield from self._fetch(make_jql(remaining))
                 return
             except JiraAnswered as answer:
                 remaining = self._drop_missing(run, answer, remaining)
@@ -503,30 +556,24 @@ class Syncer:
     def _tracked(self) -> list[Mapping]:
         return [m for m in self.loaded.mappings() if m.key != "scope"]
 
-    def _anchors(self, members: dict[str, set[str]]) -> set[str]:
-        themes = [m.key for m in self.loaded.mappings() if m.key.startswith("theme:")]
-        return set().union(*(members.get(key, set()) for key in themes))
+    def _theme_keys(self) -> list[str]:
+        return [m.key for m in self._tracked() if m.key.startswith("theme:")]
+
+    def _theme_tags(self) -> list[str]:
+        """The sets holding the theme listings: the anchors of the hierarchy."""
+        return [_listed(key) for key in self._theme_keys()]
+
+    def _listed_tags(self) -> list[str]:
+        """Every set of keys a Jira listing returned in this run."""
+        return [*(_listed(m.key) for m in self._tracked()), BELOW, SCOPE_LISTED]
 
     def _scope(self) -> Mapping | None:
         return next((m for m in self.loaded.mappings() if m.key == "scope"), None)
 
-    def _level_from(self, level: int | None, issuetype: str, subtask: bool) -> int:
-        """Jira's hierarchyLevel; else (Data Center) the config's level for the type name."""
-        if level is not None:
-            return level
-        return self.config.hierarchy.levels.get(issuetype, -1 if subtask else 0)
 
-    def _levels(self, keys: Collection[str]) -> dict[str, int]:
-        """Hierarchy levels from the cache (0 for keys it does not hold)."""
-        kinds = self.cache.issue_kinds(keys)
-        return {key: self._level_from(*kinds[key]) if key in kinds else 0 for key in keys}
-
-    def _parents(self, keys: Collection[str]) -> set[str]:
-        """The keys that can have children (sub-tasks cannot), read in chunks."""
-        found: set[str] = set()
-        for chunk in _chunks(sorted(keys), PARENT_CHUNK):
-            found.update(key for key, level in self._levels(chunk).items() if level >= 0)
-        return found
+def _listed(mapping_key: str) -> str:
+    """The name of the set holding a mapping's listing."""
+    return LISTED + mapping_key
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -3,6 +3,10 @@
 Writes take the caller's session (one transaction per page, together with its watermark); reads
 and the run log open their own. Upserts are idempotent and batched: one read of what is stored
 per table and chunk, then executemany statements, never a query per issue.
+
+A sync run keeps its sets of keys (what Jira listed, which parents were asked for children) in
+``RunKeys``: a temporary table, so that their size costs the process no memory and a killed run
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -14,20 +18,32 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Engine,
+    Integer,
+    MetaData,
+    Select,
+    String,
     Table,
+    case,
     delete,
+    exists,
     func,
+    insert,
+    literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable, DropTable
+from sqlalchemy.sql.expression import Exists
 
-from restrat_sync.cache.engine import create_cache_engine, upgrade_engine, writer
+from restrat_sync.cache.engine import WRITE_OPTION, create_cache_engine, upgrade_engine, writer
 from restrat_sync.cache.models import (
     Base,
     FieldChange,
@@ -39,6 +55,7 @@ from restrat_sync.cache.models import (
     SyncRun,
     SyncState,
 )
+from restrat_sync.cache.types import UTCDateTime
 from restrat_sync.jira.records import IssueRecord, StatusRecord
 
 T = TypeVar("T")
@@ -89,6 +106,12 @@ class MembershipChange:
 
 
 @dataclass(frozen=True, slots=True)
+class MembershipCounts:
+    joined: int
+    left: int
+
+
+@dataclass(frozen=True, slots=True)
 class SyncRunInfo:
     id: int
     started_at: datetime
@@ -133,6 +156,19 @@ class Cache:
     def _reading(self) -> Iterator[Session]:
         with Session(self.engine) as session:
             yield session
+
+    @contextmanager
+    def run_keys(self) -> Iterator[RunKeys]:
+        """Empty key sets for one sync run, on a connection held until the block ends."""
+        # A temporary table belongs to one connection: hold that one, rather than hoping the
+        # pool hands the same one back each time.
+        with self.engine.connect() as connection:
+            keys = RunKeys(connection)
+            keys.create()
+            yield keys
+            # Not reached on an exception: the table then goes with the connection, or the next
+            # run's create() empties it.
+            keys.drop()
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -319,6 +355,206 @@ class Cache:
             }
 
 
+RUN_KEYS = Table(
+    "restrat_run_keys",
+    MetaData(),
+    Column("tag", String, primary_key=True),  # the set's name
+    Column("key", String, primary_key=True),
+    Column("depth", Integer, nullable=False, server_default=text("0")),  # in a walked tree
+    prefixes=["TEMPORARY"],
+)
+ADD_BATCH = 5000  # keys per INSERT when a set grows
+TREE_CHUNK = CHUNK // 4  # parents per step of a walk: three IN lists stay under 999 variables
+
+
+class RunKeys:
+    """Named sets of issue keys for one sync run, kept in a temporary table.
+
+    Every call is its own short transaction, so none stays open while the caller talks to Jira
+    or writes pages through ``Cache.transaction`` (another connection). Chunked reads page by key
+    (``key > last``), so the caller may change the cache between two chunks.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def create(self) -> None:
+        """Create the table, or empty it when this connection kept one from a failed run."""
+        if self.connection.dialect.name == "sqlite":
+            # A build whose temporary tables default to memory would grow with the dataset; on
+            # file they are paged through SQLite's bounded cache. Not allowed in a transaction.
+            cursor = self.connection.connection.cursor()
+            cursor.execute("PRAGMA temp_store = FILE")
+            cursor.close()
+        with self._begin() as connection:
+            connection.execute(CreateTable(RUN_KEYS, if_not_exists=True))
+            connection.execute(delete(RUN_KEYS))
+
+    def drop(self) -> None:
+        with self._begin() as connection:
+            connection.execute(DropTable(RUN_KEYS, if_exists=True))
+
+    def add(self, tag: str, keys: Iterable[str]) -> None:
+        """Add ``keys`` to the set ``tag``; a key already there stays once."""
+        for batch in _batches(keys, ADD_BATCH):
+            with self._begin() as connection:
+                statement = _insert(connection, RUN_KEYS).on_conflict_do_nothing()
+                connection.execute(statement, [{"tag": tag, "key": key} for key in batch])
+
+    def clear(self, tag: str) -> None:
+        with self._begin() as connection:
+            connection.execute(delete(RUN_KEYS).where(RUN_KEYS.c.tag == tag))
+
+    def count(self, tag: str) -> int:
+        statement = select(func.count()).select_from(RUN_KEYS).where(RUN_KEYS.c.tag == tag)
+        with self._begin() as connection:
+            return connection.scalar(statement) or 0
+
+    def keys(self, tag: str) -> set[str]:
+        """The set ``tag`` in memory: for tests and small sets only."""
+        with self._begin() as connection:
+            return set(connection.scalars(select(RUN_KEYS.c.key).where(RUN_KEYS.c.tag == tag)))
+
+    def record_memberships(self, listings: Mapping[str, str], now: datetime) -> MembershipCounts:
+        """Make the set ``listings[mapping]`` each mapping's open members, in one transaction:
+        what ``Cache.record_membership`` does, without the keys in memory."""
+        joined = left = 0
+        with self._begin(write=True) as connection:
+            for mapping_key, tag in listings.items():
+                joined += connection.execute(_join_listed(mapping_key, tag, now)).rowcount
+                left += connection.execute(_leave_unlisted(mapping_key, tag, now)).rowcount
+        return MembershipCounts(joined=joined, left=left)
+
+    def fill_tree(self, tag: str, root_tags: Sequence[str]) -> None:
+        """Make ``tag`` the keys in the sets ``root_tags`` and every cached, not deleted issue
+        below them (``Cache.children_parents``, written to a set instead of returned).
+
+        Walked a level at a time, TREE_CHUNK parents per statement: a recursive CTE holds every
+        key it reached in SQLite's memory (5 MB at 70,000 keys, more beyond)."""
+        if tag in root_tags:
+            raise ValueError(f"the set {tag} cannot be its own roots")
+        self.clear(tag)
+        roots = select(RUN_KEYS.c.key).where(RUN_KEYS.c.tag.in_(root_tags)).distinct()
+        for rows in self._paged(roots, RUN_KEYS.c.key, ADD_BATCH):
+            self.add(tag, [key for (key,) in rows])
+        depth = 0
+        while self._add_children(tag, depth):
+            depth += 1
+
+    def _add_children(self, tag: str, depth: int) -> bool:
+        """Add to ``tag`` the children of its keys at ``depth``, one level down (a key already
+        in the set stays where it is, which ends cycles); whether any key is at ``depth``."""
+        level = select(RUN_KEYS.c.key).where(RUN_KEYS.c.tag == tag, RUN_KEYS.c.depth == depth)
+        found = False
+        for rows in self._paged(level, RUN_KEYS.c.key, TREE_CHUNK):
+            found = True
+            below = select(literal(tag, String()), ISSUES.c.key, literal(depth + 1)).where(
+                _child_of([key for (key,) in rows])
+            )
+            with self._begin() as connection:
+                statement = _insert(connection, RUN_KEYS).from_select(
+                    ["tag", "key", "depth"], below
+                )
+                connection.execute(statement.on_conflict_do_nothing())
+        return found
+
+    def fill_changed(
+        self, tag: str, of_tag: str, since: datetime, joined_mappings: Sequence[str]
+    ) -> None:
+        """Make ``tag`` the keys of ``of_tag`` that a sync wrote at or after ``since`` (live
+        ones), or that joined one of ``joined_mappings`` at or after it."""
+        # EXISTS: a probe per key of the set, rather than every written key gathered first.
+        written = exists().where(
+            ISSUES.c.key == RUN_KEYS.c.key, _live(), ISSUES.c.synced_at >= since
+        )
+        spans = _table(Membership)
+        joined = exists().where(
+            spans.c.issue_key == RUN_KEYS.c.key,
+            spans.c.mapping_key.in_(joined_mappings),
+            spans.c.joined_at >= since,
+            spans.c.left_at.is_(None),
+        )
+        changed = select(literal(tag, String()), RUN_KEYS.c.key).where(
+            RUN_KEYS.c.tag == of_tag, or_(written, joined)
+        )
+        with self._begin() as connection:
+            connection.execute(delete(RUN_KEYS).where(RUN_KEYS.c.tag == tag))
+            connection.execute(insert(RUN_KEYS).from_select(["tag", "key"], changed))
+
+    def parents(
+        self,
+        tag: str,
+        levels: Mapping[str, int],
+        size: int,
+        among: Sequence[str] = (),
+        excluded: Sequence[str] = (),
+    ) -> Iterator[list[tuple[str, int]]]:
+        """(key, hierarchy level) of the keys in ``tag`` that can have children (level 0 and
+        up: sub-tasks cannot), sorted, in chunks of ``size``; with ``among``, only keys in one
+        of those sets too; none in the sets ``excluded``. Levels as ``Hierarchy.level_of``:
+        Jira's, else ``levels`` by type name, else -1 for a sub-task and 0 otherwise (so 0 for
+        keys the cache lacks)."""
+        level = _level_of(levels)
+        statement = (
+            select(RUN_KEYS.c.key, level)
+            .select_from(RUN_KEYS.outerjoin(ISSUES, ISSUES.c.key == RUN_KEYS.c.key))
+            .where(RUN_KEYS.c.tag == tag, level >= 0)
+        )
+        if among:
+            statement = statement.where(_in_sets(RUN_KEYS.c.key, among))
+        if excluded:
+            statement = statement.where(~_in_sets(RUN_KEYS.c.key, excluded))
+        for rows in self._paged(statement, RUN_KEYS.c.key, size):
+            yield [(key, int(level)) for key, level in rows]
+
+    def unfetched(
+        self, tags: Sequence[str], size: int, synced_since: datetime | None = None
+    ) -> Iterator[list[str]]:
+        """Keys in the sets ``tags`` that the cache lacks as live issues, sorted, in chunks of
+        ``size``; with ``synced_since``, those no sync wrote at or after it."""
+        cached = exists().where(ISSUES.c.key == RUN_KEYS.c.key, _live())
+        if synced_since is not None:
+            cached = cached.where(ISSUES.c.synced_at >= synced_since)
+        statement = select(RUN_KEYS.c.key).where(RUN_KEYS.c.tag.in_(tags), ~cached).distinct()
+        for rows in self._paged(statement, RUN_KEYS.c.key, size):
+            yield [key for (key,) in rows]
+
+    def unlisted(
+        self, listed_tags: Sequence[str], size: int, synced_before: datetime | None = None
+    ) -> Iterator[list[str]]:
+        """Keys of live cached issues in none of the sets ``listed_tags``, sorted, in chunks of
+        ``size``; with ``synced_before``, only those no sync wrote since then."""
+        statement = select(ISSUES.c.key).where(_live(), ~_in_sets(ISSUES.c.key, listed_tags))
+        if synced_before is not None:
+            statement = statement.where(ISSUES.c.synced_at < synced_before)
+        for rows in self._paged(statement, ISSUES.c.key, size):
+            yield [key for (key,) in rows]
+
+    def _paged(
+        self, statement: Select[Any], key: ColumnElement[str], size: int
+    ) -> Iterator[Sequence[Any]]:
+        """The rows of ``statement`` (``key`` first) by ``key``, ``size`` at a time, each page
+        read in its own transaction."""
+        after = ""
+        while True:
+            page = statement.where(key > after).order_by(key).limit(size)
+            with self._begin() as connection:
+                rows = connection.execute(page).all()
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            after = rows[-1][0]
+
+    @contextmanager
+    def _begin(self, write: bool = False) -> Iterator[Connection]:
+        # Writes to the cache's own tables take SQLite's write lock upfront, as the Cache's
+        # writer does; the temporary table alone needs no lock other connections see.
+        self.connection.execution_options(**{WRITE_OPTION: write})
+        with self.connection.begin():
+            yield self.connection
+
+
 class _IssueUpsert:
     """One batch of issues against what the cache holds of them."""
 
@@ -493,10 +729,7 @@ def _flag(connection: Connection, column: Any, keys: Collection[str], now: datet
 
 
 def _open_members(session: Session, mapping_key: str) -> set[str]:
-    statement = select(Membership.issue_key).where(
-        Membership.mapping_key == mapping_key, Membership.left_at.is_(None)
-    )
-    return set(session.scalars(statement))
+    return set(session.scalars(_open_member_keys(mapping_key)))
 
 
 def _run_info(run: SyncRun) -> SyncRunInfo:
@@ -515,6 +748,68 @@ def _run_info(run: SyncRun) -> SyncRunInfo:
 
 def _live() -> ColumnElement[bool]:
     return Issue.deleted_at.is_(None) & Issue.out_of_scope_at.is_(None)
+
+
+def _child_of(parents: Sequence[str]) -> ColumnElement[bool]:
+    """An issue not deleted whose parent, Epic Link or Parent Link is among ``parents``. (A
+    WHERE it is: SQLite reads ``INSERT ... SELECT ... ON CONFLICT`` only with one.)"""
+    return ISSUES.c.deleted_at.is_(None) & or_(
+        ISSUES.c.parent_key.in_(parents),
+        ISSUES.c.epic_link_key.in_(parents),
+        ISSUES.c.parent_link_key.in_(parents),
+    )
+
+
+def _in_sets(key: ColumnElement[str], tags: Sequence[str]) -> Exists:
+    """Whether ``key`` is in one of the run's sets ``tags``: EXISTS probes the table's primary
+    key row by row, where NOT IN would gather a whole set again for every chunk read."""
+    sets = RUN_KEYS.alias()
+    return exists().where(sets.c.tag.in_(tags), sets.c.key == key)
+
+
+def _join_listed(mapping_key: str, tag: str, now: datetime) -> Any:
+    """Open spans for the keys of the set ``tag`` that the mapping has no open span for."""
+    spans = _table(Membership)
+    newcomers = select(
+        literal(mapping_key, String()), RUN_KEYS.c.key, literal(now, UTCDateTime())
+    ).where(RUN_KEYS.c.tag == tag, RUN_KEYS.c.key.not_in(_open_member_keys(mapping_key)))
+    joined = insert(spans).from_select(["mapping_key", "issue_key", "joined_at"], newcomers)
+    # SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg's is gone otherwise).
+    return joined.execution_options(preserve_rowcount=True)
+
+
+def _leave_unlisted(mapping_key: str, tag: str, now: datetime) -> Any:
+    """Close the mapping's open spans of keys the set ``tag`` lacks."""
+    return (
+        update(Membership)
+        .where(Membership.mapping_key == mapping_key, Membership.left_at.is_(None))
+        .where(~_in_sets(_table(Membership).c.issue_key, [tag]))
+        .values(left_at=now)
+    )
+
+
+def _open_member_keys(mapping_key: str) -> Select[Any]:
+    return select(Membership.issue_key).where(
+        Membership.mapping_key == mapping_key, Membership.left_at.is_(None)
+    )
+
+
+def _level_of(levels: Mapping[str, int]) -> ColumnElement[int]:
+    """``Hierarchy.level_of`` in SQL, over ``issues`` outer-joined (NULL columns: level 0)."""
+    by_shape: ColumnElement[int] = case((ISSUES.c.subtask.is_(True), -1), else_=0)
+    by_type = case(dict(levels), value=ISSUES.c.issuetype, else_=by_shape) if levels else by_shape
+    return func.coalesce(ISSUES.c.hierarchy_level, by_type)
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _subtree_query(roots: Sequence[str]) -> Any:
