@@ -282,6 +282,15 @@ def test_status_nobody_knows_is_new_and_recorded_as_unknown() -> None:
     assert flow.fallbacks == set()
 
 
+def test_a_status_asked_about_again_gets_the_same_answer_and_stays_recorded() -> None:
+    """QA (unmapped, category indeterminate) asked twice: active both times, one fallback;
+    Mystery (unknown) asked twice: new both times, one unknown."""
+    flow = states()
+    assert [flow.of("8", "QA"), flow.of("8", "QA")] == ["active", "active"]
+    assert [flow.of("99", "Mystery"), flow.of("99", "Mystery")] == ["new", "new"]
+    assert (flow.fallbacks, flow.unknown) == ({"QA"}, {"Mystery"})
+
+
 def test_current_status_missing_from_catalogue_uses_the_given_category() -> None:
     """Current status "Archiviert" (id 42, deleted from the catalogue since) with category done:
     the change into it means done, and the name is a fallback."""
@@ -383,6 +392,15 @@ def test_days_in_clips_intervals_to_the_window() -> None:
     00:00 holds 9 h + 3 h = 0.5 day of active time."""
     line = timeline_of(item("Done", *USUAL))
     assert line.days_in(("active",), at("2026-01-07 00:00"), at("2026-01-09 00:00")) == 0.5
+
+
+def test_active_days_within_a_window_in_epoch_seconds() -> None:
+    """The same window as above, 01-07 00:00..01-09 00:00, given as datetimes or as epoch
+    seconds: 9 h + 3 h = 0.5 active day either way."""
+    line = timeline_of(item("Done", *USUAL))
+    since, until = at("2026-01-07 00:00"), at("2026-01-09 00:00")
+    assert line.active_days_within(since, until) == 0.5
+    assert line.active_days_between(since.timestamp(), until.timestamp()) == 0.5
 
 
 STATUS_NAMES = ["To Do", "In Progress", "Blocked", "Review", "QA", "Done", "Won't Do"]

@@ -45,10 +45,21 @@ class FlowStates:
 
     def __post_init__(self) -> None:
         self._by_name = {name.casefold(): state for name, state in self.status_map.items()}
+        # A portfolio repeats a few dozen statuses hundreds of thousands of times. The sets
+        # above only ever gain the same label again for a repeated status, so a remembered
+        # answer is exact.
+        self._known: dict[tuple[str | None, str | None, str | None], FlowState] = {}
 
     def of(self, status_id: str | None, name: str | None, category: str | None = None) -> FlowState:
         """The flow state of a status. ``category`` is used when the catalogue does not know
         ``status_id`` (a status deleted since, say)."""
+        asked = (status_id, name, category)
+        state = self._known.get(asked)
+        if state is None:
+            state = self._known[asked] = self._look_up(status_id, name, category)
+        return state
+
+    def _look_up(self, status_id: str | None, name: str | None, category: str | None) -> FlowState:
         if name is not None and name.casefold() in self._by_name:
             return self._by_name[name.casefold()]
         known = self.categories.get(status_id or "", category)
@@ -99,12 +110,16 @@ class Timeline:
         return _days_in(self.intervals, frozenset(states), since, until)
 
     def active_days_within(self, since: datetime, until: datetime) -> float:
-        """Days active within [since, until): the effort measure, asked once per item and
-        period, hence on precomputed epoch seconds."""
-        low_bound, high_bound = since.timestamp(), until.timestamp()
+        """Days active within [since, until)."""
+        return self.active_days_between(since.timestamp(), until.timestamp())
+
+    def active_days_between(self, since: float, until: float) -> float:
+        """Days active within [since, until) given in epoch seconds: the effort measure, asked
+        once per item and period, so the caller converts a period's bounds only once."""
         total = 0.0
         for low, high in self._active:
-            low, high = max(low, low_bound), min(high, high_bound)
+            low = since if since > low else low
+            high = until if until < high else high
             if high > low:
                 total += high - low
         return total / DAY_SECONDS
@@ -133,30 +148,47 @@ def _days_in(
 def build_timeline(item: WorkItem, states: FlowStates, category: str | None = None) -> Timeline:
     """Replay ``item``'s status changes. ``category`` is the current status's category, used
     when the status catalogue lacks it."""
-    changes = sorted(item.status_changes, key=_change_order)
-    first_status = (changes[0].from_status_id, changes[0].from_status) if changes else None
-    initial = (
-        states.of(*first_status)
-        if first_status is not None
-        else states.of(item.status_id, item.status, category)
-    )
-    intervals: list[Interval] = []
-    state, since = initial, item.created
+    return _timeline(item, _runs(item, states, category))
+
+
+Run = tuple[FlowState, datetime]  # a state and the moment it was entered
+
+
+def _runs(item: WorkItem, states: FlowStates, category: str | None) -> list[Run]:
+    """The states the item went through, each with the moment it was entered; a run lasts until
+    the next one starts. Neighbours in the same state are one run (In Progress -> In Review,
+    both active, say), so that "the last entry into done" is the entry into the final run of
+    done states; a state left at the instant it was entered leaves no run."""
+    changes = item.status_changes
+    if len(changes) > 1:
+        changes = tuple(sorted(changes, key=_change_order))
+    if changes:
+        state = states.of(changes[0].from_status_id, changes[0].from_status)
+    else:
+        state = states.of(item.status_id, item.status, category)
+    runs: list[Run] = []
+    since = item.created
     for change in changes:
-        at = max(change.at, since)  # a clock-skewed change never makes time run backwards
+        at = change.at if change.at > since else since  # clock skew never turns time back
+        if at > since and (not runs or runs[-1][0] != state):
+            runs.append((state, since))
         if change.to_status_id == item.status_id:
-            target = states.of(change.to_status_id, change.to_status, category)
+            state = states.of(change.to_status_id, change.to_status, category)
         else:
-            target = states.of(change.to_status_id, change.to_status)
-        if at > since:
-            intervals.append(Interval(state, since, at))
-        state, since = target, at
-    intervals.append(Interval(state, since, None))
-    return _timeline(item, tuple(_merged(intervals)))
+            state = states.of(change.to_status_id, change.to_status)
+        since = at
+    if not runs or runs[-1][0] != state:
+        runs.append((state, since))
+    return runs
 
 
-def _timeline(item: WorkItem, intervals: tuple[Interval, ...]) -> Timeline:
-    start = next((i.start for i in intervals if i.state in STARTED), None)
+def _timeline(item: WorkItem, runs: list[Run]) -> Timeline:
+    starts = tuple(start for _, start in runs)
+    intervals = tuple(
+        Interval(state, start, end)
+        for (state, start), end in zip(runs, (*starts[1:], None), strict=True)
+    )
+    start = next((since for state, since in runs if state in STARTED), None)
     current = intervals[-1]
     end = current.start if current.state in FINISHED else None
     flow_days, active_days, waiting_days = _measures(intervals, start, end)
@@ -170,7 +202,7 @@ def _timeline(item: WorkItem, intervals: tuple[Interval, ...]) -> Timeline:
         flow_days=flow_days,
         active_days=active_days,
         waiting_days=waiting_days,
-        _starts=tuple(i.start for i in intervals),
+        _starts=starts,
         _active=tuple(
             (i.start.timestamp(), math.inf if i.end is None else i.end.timestamp())
             for i in intervals
@@ -185,21 +217,18 @@ def _measures(
     """Flow time, active and waiting days between start and end."""
     if start is None or end is None:
         return None, 0.0, 0.0
-    active = _days_in(intervals, frozenset(("active",)), start, end)
-    waiting = _days_in(intervals, frozenset(("waiting",)), start, end)
-    return _days(start, end), active, waiting
-
-
-def _merged(intervals: list[Interval]) -> list[Interval]:
-    """Joins neighbours in the same state (In Progress -> In Review both active, say), so
-    that "the last entry into done" is the entry into the final run of done states."""
-    merged: list[Interval] = []
+    active = waiting = 0.0
     for interval in intervals:
-        if merged and merged[-1].state == interval.state:
-            merged[-1] = Interval(interval.state, merged[-1].start, interval.end)
-        else:
-            merged.append(interval)
-    return merged
+        if interval.state not in STARTED:
+            continue
+        low = max(interval.start, start)
+        high = end if interval.end is None else min(interval.end, end)
+        if high > low:
+            if interval.state == "active":
+                active += _days(low, high)
+            else:
+                waiting += _days(low, high)
+    return _days(start, end), active, waiting
 
 
 def _change_order(change: StatusChange) -> tuple[datetime, int, int]:

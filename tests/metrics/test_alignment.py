@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from restrat_sync.config import UNALIGNED, EffortMeasure, Theme, planned_shares
 from restrat_sync.items import StatusChange, WorkItem
-from restrat_sync.metrics.alignment import Alignment, alignment, effort
+from restrat_sync.metrics.alignment import Alignment, alignment, effort, efforts
 from restrat_sync.periods import Period
 from restrat_sync.timeline import FlowStates, build_timeline
 
@@ -153,6 +153,15 @@ REFINISHED = item(
 def test_effort_by_each_measure(work: WorkItem, expected: tuple[float, float, float]) -> None:
     """Each item's (active_days, story_points, items) effort in January, worked in its id."""
     assert tuple(effort_of(work, measure) for measure in MEASURES) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_efforts_of_many_items_are_each_items_effort(measure: EffortMeasure) -> None:
+    """The batch form gives, by key, exactly what ``effort`` gives for each item."""
+    works = [ACROSS_START, STILL_ACTIVE, REOPENED, CANCELLED, WAITED, DONE_AT_END, REFINISHED]
+    lines = [build_timeline(work, STATES) for work in works]
+    found = efforts(lines, {work.key: work for work in works}, measure, JANUARY)
+    assert found == {work.key: effort_of(work, measure) for work in works}
 
 
 @pytest.mark.parametrize("points", [0.0, -3.0, None])

@@ -19,10 +19,13 @@ from restrat_sync.config import FlowState
 from restrat_sync.items import StatusChange, WorkItem
 from restrat_sync.metrics.decisions import (
     DecisionFacts,
+    DecisionTally,
     Outcome,
     decision_facts,
     decision_lag,
     decision_time,
+    summarize,
+    tally,
 )
 from restrat_sync.periods import Period
 from restrat_sync.timeline import FlowStates, Timeline, build_timeline
@@ -366,3 +369,17 @@ def test_decision_lag_does_not_depend_on_the_order_of_decisions(
     random.shuffle(shuffled)
     as_of = at("2026-03-20")
     assert decision_lag(shuffled, MARCH, as_of, 14) == decision_lag(decisions, MARCH, as_of, 14)
+
+
+@given(portfolios, st.randoms(use_true_random=False))
+def test_merged_tallies_of_disjoint_parts_give_the_decision_lag_of_the_whole(
+    decisions: list[DecisionFacts], random: Random
+) -> None:
+    """Tallying the decisions in two parts (scopes, say) and merging the tallies gives the
+    result of all of them."""
+    parts: list[list[DecisionFacts]] = [[], []]
+    for facts in decisions:
+        parts[random.randrange(2)].append(facts)
+    as_of = at("2026-03-20")
+    merged = DecisionTally.merged([tally(part, MARCH, as_of) for part in parts])
+    assert summarize(merged, 14) == decision_lag(decisions, MARCH, as_of, 14)

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from restrat_sync.config import FlowCategory, FlowDistribution, FlowState
 from restrat_sync.items import StatusChange, WorkItem
-from restrat_sync.metrics.flow import Categorizer, FlowMetrics, flow_metrics
+from restrat_sync.metrics.flow import (
+    Categorizer,
+    FlowMetrics,
+    FlowTally,
+    flow_metrics,
+    summarize,
+    tally,
+)
 from restrat_sync.periods import Period
 from restrat_sync.timeline import FlowStates, Timeline, build_timeline
 
@@ -358,3 +365,17 @@ def _shuffled_changes(work: WorkItem, rng: Random) -> WorkItem:
     changes = list(work.status_changes)
     rng.shuffle(changes)
     return replace(work, status_changes=tuple(changes))
+
+
+@given(portfolios(), st.randoms(use_true_random=False))
+def test_merged_tallies_of_disjoint_parts_give_the_metrics_of_the_whole(
+    works: list[WorkItem], rng: Random
+) -> None:
+    """Tallying the timelines in three parts (scopes, say) and merging the tallies gives the
+    metrics of all of them."""
+    parts: list[list[Timeline]] = [[], [], []]
+    for work in works:
+        parts[rng.randrange(3)].append(timeline(work))
+    merged = FlowTally.merged([tally(part, W47) for part in parts])
+    items = {work.key: work for work in works}
+    assert summarize(merged, items, Categorizer(DEFAULTS)) == metrics(*works)

@@ -21,7 +21,10 @@ from restrat_sync.metrics.outcomes import (
     Predictability,
     day_end,
     key_result_progress,
+    merged_verdicts,
     predictability,
+    summarize,
+    verdicts,
 )
 from restrat_sync.periods import Period
 from restrat_sync.timeline import FlowStates, Timeline, build_timeline
@@ -241,6 +244,20 @@ def test_predictability_does_not_depend_on_item_order(rng: Random) -> None:
     shuffled = list(PORTFOLIO)
     rng.shuffle(shuffled)
     assert judge(*shuffled) == judge(*PORTFOLIO)
+
+
+@given(st.randoms(use_true_random=False))
+def test_merged_verdicts_of_disjoint_parts_give_the_predictability_of_the_whole(
+    rng: Random,
+) -> None:
+    """Judging the portfolio in two parts (scopes, say) and merging the verdicts gives the
+    result of the whole portfolio."""
+    parts: list[list[WorkItem]] = [[], []]
+    for work in PORTFOLIO:
+        parts[rng.randrange(2)].append(work)
+    lines = timelines(*PORTFOLIO)
+    found = merged_verdicts([verdicts(part, lines, W47, BERLIN, NOW) for part in parts])
+    assert summarize(found) == judge(*PORTFOLIO)
 
 
 # --- Key results -----------------------------------------------------------------------------

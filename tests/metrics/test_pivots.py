@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from restrat_sync.config import FlowState
 from restrat_sync.items import FieldChange, StatusChange, WorkItem
-from restrat_sync.metrics.pivots import PivotEvent, ThemeChange, pivots
+from restrat_sync.metrics.pivots import (
+    ItemPivots,
+    PivotEvent,
+    ThemeChange,
+    item_pivots,
+    pivots,
+    pivots_of,
+)
 from restrat_sync.periods import Period
 from restrat_sync.timeline import FlowStates, Timeline, build_timeline
 
@@ -238,6 +245,30 @@ def test_no_decision_items_means_no_rate() -> None:
     """No items at all: count 0, rate None, every kind 0."""
     result = pivots([], {}, (), MARCH)
     assert (result.count, result.rate, result.by_kind) == (0, None, NO_KIND)
+
+
+def test_an_items_own_events_are_found_once_and_counted_with_its_theme_changes() -> None:
+    """E-1 has a priority change 03-07 and is cancelled 03-08: its own two events, active in
+    March. Counted with the theme change GROW -> CORE of 03-09, the pivots are those of
+    ``pivots`` over E-1: three events on one active item, rate 3.0."""
+    work = epic(
+        "E-1",
+        field("2026-03-07", "priority", "High", "Low"),
+        moves=(("2026-03-08", "Open", "Won't Do"),),
+    )
+    own = item_pivots(work, timelines(work)["E-1"], MARCH)
+    assert own == ItemPivots(
+        "E-1",
+        True,
+        (
+            PivotEvent("E-1", at("2026-03-07"), "priority_change", "High → Low"),
+            PivotEvent("E-1", at("2026-03-08"), "cancellation", "Won't Do"),
+        ),
+    )
+    themes = (ThemeChange("E-1", at("2026-03-09"), "GROW", "CORE"),)
+    result = pivots_of([own], themes, MARCH)
+    assert result == pivots([work], timelines(work), themes, MARCH)
+    assert (result.count, result.rate) == (3, 3.0)
 
 
 # --- properties ------------------------------------------------------------------------------

@@ -97,10 +97,15 @@ class _Raw:
 
     def utc(self, value: Any) -> datetime:
         if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            # SQLite holds naive UTC (see ``UTCDateTime``). Parsing the text with its offset
+            # spelled out is several times faster than ``datetime.replace``, and a run reads
+            # 400,000 of these.
+            return datetime.fromisoformat(value + "+00:00")
         return _utc(value)
 
     def json(self, value: Any) -> Any:
+        if value == "[]":  # most labels and fix versions: spare the parser
+            return []
         return json.loads(value) if isinstance(value, str) else value
 
     def status_change(self, row: tuple[Any, ...]) -> StatusChange:

@@ -17,9 +17,9 @@ the items come.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from restrat_sync.config import EffortMeasure
 from restrat_sync.timeline import Timeline
@@ -45,6 +45,20 @@ def effort(timeline: Timeline, item: WorkItem, measure: EffortMeasure, period: P
     points = item.story_points
     # Negative points are a data-entry error; counting them would push shares outside [0, 1].
     return points if points is not None and points > 0 else 0.0
+
+
+def efforts(
+    timelines: Iterable[Timeline],
+    items: Mapping[str, WorkItem],
+    measure: EffortMeasure,
+    period: Period,
+) -> dict[str, float]:
+    """``effort`` of each timeline's item (``items`` must hold its key), by key. The same
+    numbers as one call per item, with the period's bounds converted to epoch seconds once."""
+    if measure == "active_days":
+        since, until = period.start.timestamp(), period.end.timestamp()
+        return {line.key: line.active_days_between(since, until) for line in timelines}
+    return {line.key: effort(line, items[line.key], measure, period) for line in timelines}
 
 
 def _done_in(timeline: Timeline, period: Period) -> bool:
@@ -101,7 +115,9 @@ def alignment(
     efforts: dict[str, list[float]] = {bucket: [] for bucket in planned}
     keys: dict[str, list[str]] = {bucket: [] for bucket in planned}
     for key, value in effort_by_item.items():
-        bucket = _bucket(key, value, bucket_of, efforts)
+        bucket = bucket_of.get(key)
+        if bucket is None or bucket not in efforts or not value >= 0:  # `not >=`: NaN too
+            _refuse(key, value, bucket, efforts)
         if value > 0:
             efforts[bucket].append(value)
             keys[bucket].append(key)
@@ -113,18 +129,13 @@ def alignment(
     return Alignment(measure, quarter, total, _av(buckets), buckets)
 
 
-def _bucket(
-    key: str, value: float, bucket_of: Mapping[str, str], planned: Mapping[str, object]
-) -> str:
-    """``key``'s bucket, checked: these are programming errors, not data problems."""
-    bucket = bucket_of.get(key)
+def _refuse(key: str, value: float, bucket: str | None, planned: Container[str]) -> NoReturn:
+    """Says what is wrong with ``key``: these are programming errors, not data problems."""
     if bucket is None:
         raise ValueError(f"item {key} has no bucket")
     if bucket not in planned:
         raise ValueError(f"bucket {bucket!r} (of item {key}) has no planned share")
-    if not value >= 0:  # also catches NaN
-        raise ValueError(f"item {key} has effort {value}; effort is never negative")
-    return bucket
+    raise ValueError(f"item {key} has effort {value}; effort is never negative")
 
 
 def _share(

@@ -3,7 +3,10 @@
 ``prepare`` builds what does not depend on the period once (timelines, the graph, the
 attribution, decision facts); ``compute_periods`` then evaluates each period over only the
 items whose span can touch it, found through an index rather than a scan of everything, which
-keeps a year of weeks, months and quarters on 100,000 issues within seconds.
+keeps a year of weeks, months and quarters on 100,000 issues within seconds. Within a period
+each item is visited once: it belongs to exactly one scope besides ``overall``, so the overall
+results come from the scopes' tallies merged (for pivots, an item's own events are found once
+and counted in every scope that holds it).
 
 Scopes: ``overall``, ``theme:<KEY>`` per theme, and ``unaligned``. Metric names: ``alignment``
 (overall only), ``flow``, ``decision_lag``, ``pivots``, ``predictability``, ``key_results``
@@ -15,9 +18,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +36,11 @@ from restrat_sync.timeline import FlowStates, Timeline, build_timeline
 
 OVERALL = "overall"
 UNALIGNED_SCOPE = "unaligned"
-FOREVER = datetime.max.replace(tzinfo=ZoneInfo("UTC"))
+# datetime.UTC, as every moment read from the cache: comparisons of datetimes sharing one tzinfo
+# skip the offset arithmetic.
+FOREVER = datetime.max.replace(tzinfo=UTC)
+Span = tuple[datetime, datetime, str]  # (low, high, key): when an item can matter
+Near = dict[str, list[str]]  # scope (a theme or unaligned) -> the keys touching a period
 
 
 def theme_scope(theme_key: str) -> str:
@@ -151,64 +159,134 @@ def compute_periods(
     prepared: Prepared, periods: Sequence[Period], now: datetime
 ) -> list[PeriodMetrics]:
     """Every metric of every scope for each period."""
-    zone = ZoneInfo(prepared.config.timezone)
+    run = _Run.of(prepared, now)
     flow_near = prepared.spans.flow.touching(periods)
     due_near = prepared.spans.due.touching(periods)
     decision_near = prepared.spans.decisions.touching(periods)
     return [
-        _period(prepared, period, now, zone, flow_near[i], due_near[i], decision_near[i])
+        _period(run, period, flow_near[i], due_near[i], decision_near[i])
         for i, period in enumerate(periods)
     ]
 
 
+@dataclass
+class _Run:
+    """What every period of one computation shares."""
+
+    prepared: Prepared
+    now: datetime
+    zone: ZoneInfo
+    categorizer: flow.Categorizer
+    changes: dict[str, list[pivots.ThemeChange]]  # scope -> the theme changes touching it
+    # scope -> decision items that moved into or out of it: an item that left a theme is not
+    # in the scope any more, but its move is a pivot of that theme too (the move only: its
+    # other events and its activity count where it belongs now).
+    moved: dict[str, set[str]]
+
+    @classmethod
+    def of(cls, prepared: Prepared, now: datetime) -> _Run:
+        changes = {scope: _changes_in_scope(prepared, scope) for scope in prepared.scopes()}
+        moved = {
+            scope: {c.key for c in found if c.key in prepared.decision_facts}
+            for scope, found in changes.items()
+        }
+        config = prepared.config
+        categorizer = flow.Categorizer(config.flow_distribution)
+        return cls(prepared, now, ZoneInfo(config.timezone), categorizer, changes, moved)
+
+
 def _period(
-    prepared: Prepared,
-    period: Period,
-    now: datetime,
-    zone: ZoneInfo,
-    flow_keys: list[str],
-    due_keys: list[str],
-    decision_keys: list[str],
+    run: _Run, period: Period, flow_near: Near, due_near: Near, decision_near: Near
 ) -> PeriodMetrics:
-    results: dict[tuple[str, str], Any] = {}
-    by_scope = _by_scope(prepared, flow_keys)
-    due_by_scope = _by_scope(prepared, due_keys)
-    decisions_by_scope = _by_scope(prepared, decision_keys)
-    config = prepared.config
-    as_of = min(now, period.end)
-    for scope in prepared.scopes():
-        keys = by_scope.get(scope, [])
-        timelines = [prepared.timelines[key] for key in keys]
-        results[(scope, "flow")] = flow.flow_metrics(
-            timelines, prepared.items, period, config.flow_distribution
-        )
-        facts = [prepared.decision_facts[key] for key in decisions_by_scope.get(scope, [])]
-        results[(scope, "decision_lag")] = decisions.decision_lag(
-            facts, period, as_of, config.decision.alert_days
-        )
-        changes = _changes_in_scope(prepared, scope)
-        # An item that left this theme is not in the scope any more, but its move is a pivot
-        # of this theme too.
-        moved = {c.key for c in changes if c.key in prepared.decision_facts}
-        pivot_keys = sorted(moved.union(f.key for f in facts))
-        results[(scope, "pivots")] = pivots.pivots(
-            [prepared.items[key] for key in pivot_keys], prepared.timelines, changes, period
-        )
-        due_items = [prepared.items[key] for key in due_by_scope.get(scope, [])]
-        results[(scope, "predictability")] = outcomes.predictability(
-            due_items, prepared.timelines, period, zone, now
-        )
-    results[(OVERALL, "alignment")] = _alignment(prepared, period, by_scope[OVERALL])
+    by_metric: dict[str, Mapping[str, Any]] = {
+        "flow": _flow(run, period, flow_near),
+        "decision_lag": _decision_lag(run, period, decision_near),
+        "pivots": _pivots(run, period, decision_near),
+        "predictability": _predictability(run, period, due_near),
+    }
+    results = {
+        (scope, metric): found[scope]
+        for scope in run.prepared.scopes()
+        for metric, found in by_metric.items()
+    }
+    results[(OVERALL, "alignment")] = _alignment(
+        run.prepared, observed(period, run.now), _all(flow_near)
+    )
     return PeriodMetrics(period, results)
 
 
-def _by_scope(prepared: Prepared, keys: Iterable[str]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for key in keys:
-        grouped[OVERALL].append(key)
-        grouped[prepared.scope_of[key]].append(key)
-    grouped.setdefault(OVERALL, [])
-    return grouped
+def _all(near: Near) -> list[str]:
+    return [key for keys in near.values() for key in keys]
+
+
+def observed(period: Period, now: datetime) -> Period:
+    """The part of ``period`` that has happened by ``now``: a week, month or quarter not over
+    yet ends at now for the measures that accumulate time (effort in active days, load ages),
+    so the current period never counts days still to come."""
+    if period.end <= now:
+        return period
+    return replace(period, end=max(period.start, now))
+
+
+def _flow(run: _Run, period: Period, near: Near) -> dict[str, flow.FlowMetrics]:
+    timelines = run.prepared.timelines
+    period = observed(period, run.now)
+    tallies = {
+        scope: flow.tally([timelines[key] for key in keys], period) for scope, keys in near.items()
+    }
+    tallies[OVERALL] = flow.FlowTally.merged(list(tallies.values()))
+    items, categorizer = run.prepared.items, run.categorizer
+    return {
+        scope: flow.summarize(tallies.get(scope, flow.FlowTally()), items, categorizer)
+        for scope in run.prepared.scopes()
+    }
+
+
+def _decision_lag(run: _Run, period: Period, near: Near) -> dict[str, decisions.DecisionLag]:
+    as_of = min(run.now, period.end)
+    facts = run.prepared.decision_facts
+    tallies = {
+        scope: decisions.tally([facts[key] for key in keys], period, as_of)
+        for scope, keys in near.items()
+    }
+    tallies[OVERALL] = decisions.DecisionTally.merged(list(tallies.values()))
+    alert_days = run.prepared.config.decision.alert_days
+    return {
+        scope: decisions.summarize(tallies.get(scope, decisions.DecisionTally()), alert_days)
+        for scope in run.prepared.scopes()
+    }
+
+
+def _pivots(run: _Run, period: Period, near: Near) -> dict[str, pivots.Pivots]:
+    items, timelines = run.prepared.items, run.prepared.timelines
+    everything = _all(near)
+    # An item's own events are the same in every scope that counts it: found once.
+    found = {
+        key: pivots.item_pivots(items[key], timelines[key], period)
+        for key in [*everything, *run.moved[OVERALL]]
+    }
+    results: dict[str, pivots.Pivots] = {}
+    for scope in run.prepared.scopes():
+        held = set(everything if scope == OVERALL else near.get(scope, ()))
+        # Items that only passed through the scope bring their theme changes, nothing else.
+        passed = [pivots.ItemPivots(key, False, ()) for key in run.moved[scope] - held]
+        results[scope] = pivots.pivots_of(
+            [*(found[key] for key in held), *passed], run.changes[scope], period
+        )
+    return results
+
+
+def _predictability(run: _Run, period: Period, near: Near) -> dict[str, outcomes.Predictability]:
+    items, timelines = run.prepared.items, run.prepared.timelines
+    found = {
+        scope: outcomes.verdicts([items[key] for key in keys], timelines, period, run.zone, run.now)
+        for scope, keys in near.items()
+    }
+    found[OVERALL] = outcomes.merged_verdicts(list(found.values()))
+    return {
+        scope: outcomes.summarize(found.get(scope) or outcomes.merged_verdicts([]))
+        for scope in run.prepared.scopes()
+    }
 
 
 def _changes_in_scope(prepared: Prepared, scope: str) -> list[pivots.ThemeChange]:
@@ -223,10 +301,8 @@ def _changes_in_scope(prepared: Prepared, scope: str) -> list[pivots.ThemeChange
 
 def _alignment(prepared: Prepared, period: Period, keys: Sequence[str]) -> alignment.Alignment:
     measure = prepared.config.effort.measure
-    efforts = {
-        key: alignment.effort(prepared.timelines[key], prepared.items[key], measure, period)
-        for key in keys
-    }
+    timelines = [prepared.timelines[key] for key in keys]
+    efforts = alignment.efforts(timelines, prepared.items, measure, period)
     return alignment.alignment(
         efforts,
         prepared.attribution.theme,
@@ -257,7 +333,7 @@ def compute_current(prepared: Prepared, now: datetime) -> dict[tuple[str, str], 
             for index, kr in enumerate(theme.key_results)
         )
     recent = last_four_weeks(now, prepared.config.timezone)
-    shares = _alignment(prepared, recent, prepared.spans.flow.touching([recent])[0])
+    shares = _alignment(prepared, recent, _all(prepared.spans.flow.touching([recent])[0]))
     unaligned = next((b.actual for b in shares.buckets if b.bucket == UNALIGNED), None)
     results[(OVERALL, "data_quality")] = _data_quality(prepared, now, unaligned)
     return results
@@ -293,30 +369,37 @@ def _data_quality(
 
 @dataclass
 class _SpanIndex:
-    """Items with a time span [low, high]; finds those overlapping each period."""
+    """Items with a time span [low, high]; finds those overlapping each period. The items are
+    kept apart by scope, as every metric takes them, and in key order, so that every list of
+    keys a result holds comes out sorted already (sorting a sorted list takes one pass)."""
 
-    lows: list[datetime] = field(default_factory=list)
-    entries: list[tuple[datetime, datetime, str]] = field(default_factory=list)
+    by_scope: dict[str, list[Span]]
 
     @classmethod
-    def build(cls, spans: Iterable[tuple[datetime, datetime, str]]) -> _SpanIndex:
-        entries = sorted(spans)
-        return cls([low for low, _, _ in entries], entries)
+    def build(cls, spans: Iterable[Span], scope_of: Mapping[str, str]) -> _SpanIndex:
+        by_scope: dict[str, list[Span]] = defaultdict(list)
+        for span in sorted(spans, key=itemgetter(2)):
+            by_scope[scope_of[span[2]]].append(span)
+        return cls(by_scope)
 
-    def touching(self, periods: Sequence[Period]) -> list[list[str]]:
-        """For each period, the keys whose span overlaps [start, end)."""
-        found: list[list[str]] = [[] for _ in periods]
+    def touching(self, periods: Sequence[Period]) -> list[Near]:
+        """For each period, the keys whose span overlaps [start, end), by scope."""
+        found: list[Near] = [{} for _ in periods]
         for chain in _chains(periods):
             starts = [periods[i].start for i in chain]
             ends = [periods[i].end for i in chain]
-            for low, high, key in self.entries:
-                # Overlap: the period starts at or before `high` and ends after `low`.
-                for position in range(bisect_right(ends, low), bisect_right(starts, high)):
-                    found[chain[position]].append(key)
+            for scope, entries in self.by_scope.items():
+                near: list[list[str]] = [[] for _ in chain]
+                for low, high, key in entries:
+                    # Overlap: the period starts at or before `high` and ends after `low`.
+                    for position in range(bisect_right(ends, low), bisect_right(starts, high)):
+                        near[position].append(key)
+                for index, keys in zip(chain, near, strict=True):
+                    found[index][scope] = keys
         return found
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return sum(len(entries) for entries in self.by_scope.values())
 
 
 def _chains(periods: Sequence[Period]) -> list[list[int]]:
@@ -340,14 +423,15 @@ class _Spans:
 
     @classmethod
     def of(cls, prepared: Prepared) -> _Spans:
+        scope_of = prepared.scope_of
         return cls(
-            flow=_SpanIndex.build(_flow_spans(prepared)),
-            due=_SpanIndex.build(_due_spans(prepared)),
-            decisions=_SpanIndex.build(_decision_spans(prepared)),
+            flow=_SpanIndex.build(_flow_spans(prepared), scope_of),
+            due=_SpanIndex.build(_due_spans(prepared), scope_of),
+            decisions=_SpanIndex.build(_decision_spans(prepared), scope_of),
         )
 
 
-def _flow_spans(prepared: Prepared) -> Iterator[tuple[datetime, datetime, str]]:
+def _flow_spans(prepared: Prepared) -> Iterator[Span]:
     """A flow item matters from its start (or its end, if it never started) to its end."""
     for key in prepared.flow_keys:
         timeline = prepared.timelines[key]
@@ -356,17 +440,17 @@ def _flow_spans(prepared: Prepared) -> Iterator[tuple[datetime, datetime, str]]:
             yield (low, timeline.end or FOREVER, key)
 
 
-def _due_spans(prepared: Prepared) -> Iterator[tuple[datetime, datetime, str]]:
+def _due_spans(prepared: Prepared) -> Iterator[Span]:
     """An item due on a day matters to the periods holding that day's local midnight."""
     zone = ZoneInfo(prepared.config.timezone)
     for key, item in prepared.items.items():
         due = item.due
         if due is not None and item.level >= prepared.config.hierarchy.flow_level:
-            moment = datetime.combine(due, time(), zone).astimezone(ZoneInfo("UTC"))
+            moment = datetime.combine(due, time(), zone).astimezone(UTC)
             yield (moment, moment, key)
 
 
-def _decision_spans(prepared: Prepared) -> Iterator[tuple[datetime, datetime, str]]:
+def _decision_spans(prepared: Prepared) -> Iterator[Span]:
     """A decision item matters from its creation until it ended, and to the periods of any
     later event on it (a re-parent of a finished epic, say)."""
     for key, facts in prepared.decision_facts.items():

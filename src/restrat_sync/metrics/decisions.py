@@ -25,8 +25,9 @@ Per period (``decision_lag``):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Literal
 
 from restrat_sync.items import StatusChange, WorkItem
@@ -108,62 +109,83 @@ def decision_facts(
 
 
 def decision_lag(
-    decisions: Sequence[DecisionFacts], period: Period, as_of: datetime, alert_days: int
+    decisions: Iterable[DecisionFacts], period: Period, as_of: datetime, alert_days: int
 ) -> DecisionLag:
     """Decision lag, work before decision, pending decisions and decision to delivery of
     ``decisions`` in ``period``. ``as_of`` is the moment pending decisions are judged at: the
     caller passes ``min(now, period.end)``."""
-    lags: list[tuple[str, float]] = []
-    early: list[str] = []
-    pending: list[tuple[str, float]] = []
-    delivered: list[tuple[str, float]] = []
+    return summarize(tally(decisions, period, as_of), alert_days)
+
+
+@dataclass
+class DecisionTally:
+    """What one pass over a scope's decisions collects; the tallies of disjoint scopes merge
+    into the tally of their union."""
+
+    lags: list[tuple[str, float]] = field(default_factory=list)  # (key, E - D days), E >= D
+    early: list[str] = field(default_factory=list)  # work before decision
+    pending: list[tuple[str, float]] = field(default_factory=list)  # (key, age in days)
+    delivered: list[tuple[str, float]] = field(default_factory=list)  # (key, end - E days)
+
+    @classmethod
+    def merged(cls, tallies: Iterable[DecisionTally]) -> DecisionTally:
+        """The tally of the union of the (disjoint) decisions behind ``tallies``."""
+        union = cls()
+        for part in tallies:
+            union.lags += part.lags
+            union.early += part.early
+            union.pending += part.pending
+            union.delivered += part.delivered
+        return union
+
+
+def tally(decisions: Iterable[DecisionFacts], period: Period, as_of: datetime) -> DecisionTally:
+    """Sorts each decision into lag, work before decision, pending and delivered (any or none
+    of them) for ``period``, judging pending decisions at ``as_of``."""
+    found = DecisionTally()
     for facts in decisions:
         lag = _lag(facts, period)
         if lag is not None and lag < 0:
-            early.append(facts.key)
+            found.early.append(facts.key)
         elif lag is not None:
-            lags.append((facts.key, lag))
+            found.lags.append((facts.key, lag))
         age = _pending_age(facts, as_of)
         if age is not None:
-            pending.append((facts.key, age))
+            found.pending.append((facts.key, age))
         delivery = _delivery_days(facts, period)
         if delivery is not None:
-            delivered.append((facts.key, delivery))
-    return _result(lags, early, pending, delivered, alert_days)
+            found.delivered.append((facts.key, delivery))
+    return found
 
 
-def _result(
-    lags: list[tuple[str, float]],
-    early: list[str],
-    pending: list[tuple[str, float]],
-    delivered: list[tuple[str, float]],
-    alert_days: int,
-) -> DecisionLag:
-    lag_days = [days for _, days in lags]
-    delivery_days = [days for _, days in delivered]
-    over = sorted(key for key, age in pending if age > alert_days)
+def summarize(tally: DecisionTally, alert_days: int) -> DecisionLag:
+    """The decision-lag result of a tally; ages above ``alert_days`` are over the alert."""
+    lag_days = [days for _, days in tally.lags]
+    delivery_days = [days for _, days in tally.delivered]
+    over = sorted(key for key, age in tally.pending if age > alert_days)
     return DecisionLag(
-        count=len(lags),
+        count=len(tally.lags),
         median_days=median(lag_days),
         p85_days=p85(lag_days),
-        keys=tuple(sorted(key for key, _ in lags)),
-        work_before_decision=len(early),
-        work_before_decision_keys=tuple(sorted(early)),
-        pending=tuple(sorted(pending, key=lambda pair: (-pair[1], pair[0]))),
+        keys=tuple(sorted(key for key, _ in tally.lags)),
+        work_before_decision=len(tally.early),
+        work_before_decision_keys=tuple(sorted(tally.early)),
+        # Oldest first, then by key: a stable sort by age of the pairs in key order.
+        pending=tuple(sorted(sorted(tally.pending), key=itemgetter(1), reverse=True)),
         pending_over_alert=len(over),
         pending_over_alert_keys=tuple(over),
         alert_days=alert_days,
-        delivery_count=len(delivered),
+        delivery_count=len(tally.delivered),
         delivery_median_days=median(delivery_days),
         delivery_p85_days=p85(delivery_days),
-        delivery_keys=tuple(sorted(key for key, _ in delivered)),
+        delivery_keys=tuple(sorted(key for key, _ in tally.delivered)),
     )
 
 
 def _lag(facts: DecisionFacts, period: Period) -> float | None:
     """E - D in days (negative: work before decision) for a decision made in ``period``."""
     decided, started = facts.decided_at, facts.execution_start
-    if decided is None or started is None or not period.contains(decided):
+    if decided is None or started is None or not period.start <= decided < period.end:
         return None
     return _days(decided, started)
 
@@ -185,7 +207,7 @@ def _delivery_days(facts: DecisionFacts, period: Period) -> float | None:
     started, end = facts.execution_start, facts.end
     if facts.outcome != "done" or started is None or end is None:
         return None
-    if started > end or not period.contains(end):
+    if started > end or not period.start <= end < period.end:
         return None
     return _days(started, end)
 

@@ -13,6 +13,7 @@ pass over them, so a call is O(n); only the handful of items a result lists get 
 - **Flow load**: items in ``active`` or ``waiting`` at the end of the period, that is in the
   state holding at the last instant inside it (``period.end`` is exclusive, so
   ``period.end - 1 µs``, the finest step a datetime has). Age = ``period.end - start`` in days.
+  For a period not over yet the caller passes it ending at now (``compute.observed``).
 - **Flow distribution**: the velocity items per category. An item's category is that of its
   issue type when ``issue_types`` names it; else that of the first label in the config's
   ``labels`` order that the item carries; else ``default``. Issue types and labels match
@@ -22,9 +23,10 @@ pass over them, so a call is O(n); only the handful of items a result lists get 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
+from operator import itemgetter
 from typing import get_args
 
 from restrat_sync import config
@@ -95,14 +97,24 @@ class Categorizer:
         # dicts keep the YAML's order: the first configured label an item carries wins.
         self._labels = [(label.casefold(), category) for label, category in mapping.labels.items()]
         self._default = mapping.default
+        # Items share a handful of issue types and label sets; a run asks about each finished
+        # item once per period and scope.
+        self._seen: dict[tuple[str, tuple[str, ...]], FlowCategory] = {}
 
     def of(self, item: WorkItem) -> FlowCategory:
         """The category of ``item``: issue type first, then labels, then the default."""
-        by_type = self._types.get(item.issuetype.casefold())
+        asked = (item.issuetype, item.labels)
+        category = self._seen.get(asked)
+        if category is None:
+            category = self._seen[asked] = self._category(*asked)
+        return category
+
+    def _category(self, issuetype: str, labels: tuple[str, ...]) -> FlowCategory:
+        by_type = self._types.get(issuetype.casefold())
         if by_type is not None:
             return by_type
-        if item.labels:
-            carried = {label.casefold() for label in item.labels}
+        if labels:
+            carried = {label.casefold() for label in labels}
             for label, category in self._labels:
                 if label in carried:
                     return category
@@ -110,8 +122,9 @@ class Categorizer:
 
 
 @dataclass
-class _Tally:
-    """What the single pass over the timelines collects."""
+class FlowTally:
+    """What one pass over a scope's timelines collects. The tallies of disjoint scopes merge
+    into the tally of their union, so the overall scope need not visit its items again."""
 
     done: list[Timeline] = field(default_factory=list)  # the velocity items
     measured: list[tuple[str, float]] = field(default_factory=list)  # (key, flow days)
@@ -130,47 +143,62 @@ class _Tally:
         self.active.append(line.active_days)
         self.waiting.append(line.waiting_days)
 
+    @classmethod
+    def merged(cls, tallies: Iterable[FlowTally]) -> FlowTally:
+        """The tally of the union of the (disjoint) timelines behind ``tallies``."""
+        union = cls()
+        for part in tallies:
+            union.done += part.done
+            union.measured += part.measured
+            union.no_start += part.no_start
+            union.active += part.active
+            union.waiting += part.waiting
+            union.loaded += part.loaded
+        return union
+
 
 def flow_metrics(
-    timelines: Sequence[Timeline],
+    timelines: Iterable[Timeline],
     items: Mapping[str, WorkItem],
     period: Period,
     distribution: config.FlowDistribution,
 ) -> FlowMetrics:
     """All flow metrics of ``timelines`` in ``period``. ``items`` must hold every timeline's key
     (the distribution needs their issue types and labels)."""
-    tally = _Tally()
-    last = period.end - INSTANT
+    return summarize(tally(timelines, period), items, Categorizer(distribution))
+
+
+def tally(timelines: Iterable[Timeline], period: Period) -> FlowTally:
+    """The velocity items and the load of ``timelines`` in ``period``, in one pass."""
+    found = FlowTally()
+    start, end = period.start, period.end
+    last = end - INSTANT
     for line in timelines:
-        if line.end is not None and line.state == "done" and period.contains(line.end):
-            tally.add_done(line)
-        age = _load_age(line, last, period.end)
-        if age is not None:
-            tally.loaded.append((line.key, age))
+        finished = line.end
+        if finished is not None and finished < end:
+            # Finished by the period's last instant: never load, velocity if done inside it.
+            if finished >= start and line.state == "done":
+                found.add_done(line)
+        elif line.start is not None and line.start <= last and line.state_at(last) in STARTED:
+            found.loaded.append((line.key, (end - line.start).total_seconds() / DAY_SECONDS))
+    return found
+
+
+def summarize(
+    tally: FlowTally, items: Mapping[str, WorkItem], categorizer: Categorizer
+) -> FlowMetrics:
+    """The flow metrics of a tally. ``items`` must hold the key of every item done."""
+    measured = tuple(sorted(key for key, _ in tally.measured))
     return FlowMetrics(
         velocity=Velocity(len(tally.done), tuple(sorted(line.key for line in tally.done))),
-        flow_time=_flow_time(tally),
-        efficiency=_efficiency(tally),
+        flow_time=_flow_time(tally, measured),
+        efficiency=_efficiency(tally, measured),
         load=_load(tally.loaded),
-        distribution=_distribution(tally.done, items, Categorizer(distribution)),
+        distribution=_distribution(tally.done, items, categorizer),
     )
 
 
-def _load_age(line: Timeline, last: datetime, end: datetime) -> float | None:
-    """Days from start to ``end`` when the item is active or waiting at the instant ``last``;
-    None when it is not in load."""
-    # Cheap tests first: not started by then, or finished by then (``end`` opens the final,
-    # still-held finished run), means not in load; only the rest needs the interval lookup.
-    if line.start is None or line.start > last:
-        return None
-    if line.end is not None and line.end <= last:
-        return None
-    if line.state_at(last) not in STARTED:
-        return None
-    return (end - line.start).total_seconds() / DAY_SECONDS
-
-
-def _flow_time(tally: _Tally) -> FlowTime:
+def _flow_time(tally: FlowTally, keys: tuple[str, ...]) -> FlowTime:
     days = [value for _, value in tally.measured]
     high = p85(days)
     outliers = [key for key, value in tally.measured if high is not None and value > high]
@@ -178,24 +206,25 @@ def _flow_time(tally: _Tally) -> FlowTime:
         count=len(days),
         median_days=median(days),
         p85_days=high,
-        keys=tuple(sorted(key for key, _ in tally.measured)),
+        keys=keys,
         no_start=tuple(sorted(tally.no_start)),
         outliers=tuple(sorted(outliers)),
     )
 
 
-def _efficiency(tally: _Tally) -> FlowEfficiency:
+def _efficiency(tally: FlowTally, keys: tuple[str, ...]) -> FlowEfficiency:
     active, waiting = math.fsum(tally.active), math.fsum(tally.waiting)
     return FlowEfficiency(
         value=active / (active + waiting) if active + waiting > 0 else None,
         active_days=active,
         waiting_days=waiting,
-        keys=tuple(sorted(key for key, _ in tally.measured)),
+        keys=keys,
     )
 
 
 def _load(loaded: list[tuple[str, float]]) -> FlowLoad:
-    ages = tuple(sorted(loaded, key=lambda pair: (-pair[1], pair[0])))
+    # Oldest first, then by key: a stable sort by age of the pairs in key order.
+    ages = tuple(sorted(sorted(loaded), key=itemgetter(1), reverse=True))
     return FlowLoad(
         count=len(ages),
         age_p85_days=p85([age for _, age in ages]),

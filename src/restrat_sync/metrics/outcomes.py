@@ -23,9 +23,10 @@ Progress = value ÷ target (not capped: over-achievement shows as more than 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -63,7 +64,7 @@ class KeyResultProgress:
 
 
 def predictability(
-    items: Sequence[WorkItem],
+    items: Iterable[WorkItem],
     timelines: Mapping[str, Timeline],
     period: Period,
     zone: ZoneInfo,
@@ -71,12 +72,42 @@ def predictability(
 ) -> Predictability:
     """The on-time rate of ``items`` due in ``period``, judged at ``now``. ``timelines`` must
     hold every due item's key."""
-    found: dict[Verdict, list[str]] = {name: [] for name in VERDICTS}
+    return summarize(verdicts(items, timelines, period, zone, now))
+
+
+Verdicts = dict[Verdict, list[str]]  # verdict -> keys of the items due in a period
+
+
+def verdicts(
+    items: Iterable[WorkItem],
+    timelines: Mapping[str, Timeline],
+    period: Period,
+    zone: ZoneInfo,
+    now: datetime,
+) -> Verdicts:
+    """The verdict on each of ``items`` due in ``period``; the verdicts of disjoint scopes
+    merge (by joining their lists) into those of the union."""
+    found: Verdicts = {name: [] for name in VERDICTS}
+    start, end = period.start, period.end
     for item in items:
         day = item.due
-        if day is None or not period.contains(local_midnight(day, zone)):
+        if day is None or not start <= local_midnight(day, zone) < end:
             continue
         found[verdict(timelines[item.key], day_end(day, zone), now)].append(item.key)
+    return found
+
+
+def merged_verdicts(parts: Iterable[Verdicts]) -> Verdicts:
+    """The verdicts of the union of the (disjoint) items behind ``parts``."""
+    union: Verdicts = {name: [] for name in VERDICTS}
+    for part in parts:
+        for name, keys in part.items():
+            union[name] += keys
+    return union
+
+
+def summarize(found: Verdicts) -> Predictability:
+    """The predictability result of the verdicts on the items due in a period."""
     on_time, late = len(found["on_time"]), len(found["late"])
     keys = {name: tuple(sorted(found_keys)) for name, found_keys in found.items()}
     return Predictability(
@@ -102,6 +133,8 @@ def verdict(line: Timeline, deadline: datetime, now: datetime) -> Verdict:
     return "late" if deadline <= now else "unfinished"
 
 
+# Cached: a portfolio's due dates fall on a few hundred days, asked about once per period.
+@lru_cache(maxsize=4096)
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The instant ``day`` starts in ``zone``, in UTC."""
     # Where a zone skips midnight (a DST change at 00:00), fold=0 reads the missing wall time
@@ -110,6 +143,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def day_end(day: date, zone: ZoneInfo) -> datetime:
     """The end of ``day`` in ``zone``: the next local midnight."""
     return local_midnight(day + timedelta(days=1), zone)

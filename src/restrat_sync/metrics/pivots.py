@@ -26,10 +26,10 @@ The rate is None when no decision item was active.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
 from restrat_sync.items import HIERARCHY_FIELDS, PRIORITY, FieldChange, WorkItem
 from restrat_sync.timeline import Timeline
@@ -70,24 +70,52 @@ class Pivots:
 
 
 def pivots(
-    items: Sequence[WorkItem],
+    items: Iterable[WorkItem],
     timelines: Mapping[str, Timeline],
     theme_changes: Sequence[ThemeChange],
     period: Period,
 ) -> Pivots:
     """The pivot events on the decision items ``items`` in ``period``, and their rate.
     ``timelines`` must hold every item's key; theme changes of other items are ignored."""
+    found = [item_pivots(item, timelines[item.key], period) for item in items]
+    return pivots_of(found, theme_changes, period)
+
+
+class ItemPivots(NamedTuple):
+    """What one decision item contributes to a period, whichever scopes it is counted in."""
+
+    key: str
+    active: bool
+    events: tuple[PivotEvent, ...]  # re-parents, priority changes, its cancellation
+
+
+def item_pivots(item: WorkItem, timeline: Timeline, period: Period) -> ItemPivots:
+    """Whether ``item`` was active in ``period``, and its events there other than theme
+    changes (those come from the attribution history, per scope)."""
+    start, end = period.start, period.end
+    finished = timeline.end
+    active = item.created < end and (finished is None or finished >= start)
+    events: tuple[PivotEvent, ...] = ()
+    if item.field_changes:
+        events = tuple(_field_events(item, period))
+    if timeline.outcome == "cancelled" and finished is not None and start <= finished < end:
+        events += (PivotEvent(item.key, finished, "cancellation", item.status),)
+    return ItemPivots(item.key, active, events)
+
+
+def pivots_of(
+    found: Iterable[ItemPivots], theme_changes: Sequence[ThemeChange], period: Period
+) -> Pivots:
+    """The pivots of the items behind ``found`` (each once) in ``period``, with their theme
+    changes; theme changes of other items are ignored."""
     events: list[PivotEvent] = []
     active = 0
-    for item in items:
-        timeline = timelines[item.key]
-        if _active(item, timeline, period):
+    keys: set[str] = set()
+    for item in found:
+        keys.add(item.key)
+        if item.active:
             active += 1
-        events.extend(_field_events(item, period))
-        end = timeline.end
-        if timeline.outcome == "cancelled" and end is not None and period.contains(end):
-            events.append(PivotEvent(item.key, end, "cancellation", item.status))
-    keys = {item.key for item in items}
+        events += item.events
     events.extend(_theme_events(theme_changes, keys, period))
     return _result(events, active)
 
@@ -105,10 +133,6 @@ def _result(events: list[PivotEvent], active: int) -> Pivots:
         events=ordered,
         keys=tuple(sorted({event.key for event in ordered})),
     )
-
-
-def _active(item: WorkItem, timeline: Timeline, period: Period) -> bool:
-    return item.created < period.end and (timeline.end is None or timeline.end >= period.start)
 
 
 def _field_events(item: WorkItem, period: Period) -> Iterator[PivotEvent]:

@@ -7,9 +7,11 @@ snapshots replace the ones computed before.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +56,33 @@ def compute_and_store(
     config_problems: Sequence[str] = (),
 ) -> MetricsRun:
     """Compute every metric of ``periods`` from the cache and store them as snapshots."""
+    with _collector_paused():
+        return _compute_and_store(cache, config, periods, now, config_problems)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pauses Python's cyclic garbage collector for the run. The run allocates millions of
+    long-lived objects (items, timelines, results), and every so many allocations the collector
+    walks all of them: a dozen full passes on 100,000 issues, about a third of the run's time,
+    that reclaim nothing, since these objects hold no reference cycles. Reference counting still
+    frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _compute_and_store(
+    cache: Cache,
+    config: Config,
+    periods: Sequence[Period],
+    now: datetime,
+    config_problems: Sequence[str],
+) -> MetricsRun:
     seconds: dict[str, float] = {}
     started = time.monotonic()
     cached = read_portfolio(cache, config.hierarchy.level_of)
