@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -28,6 +28,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from restrat_sync.errors import ConfigError
@@ -196,6 +197,68 @@ class Schedule(Strict):
         return value
 
 
+class Band(Strict):
+    """The thresholds of a status lozenge: green, yellow, else red. Which way is better is fixed
+    per number (``higher_is_better``), so that an admin only moves the two thresholds."""
+
+    higher_is_better: ClassVar[bool] = False
+    share: ClassVar[bool] = False  # a share or rate: both thresholds lie in 0..1
+    green: float = Field(ge=0)
+    yellow: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        for name, value in (("green", self.green), ("yellow", self.yellow)):
+            if self.share and value > 1:
+                raise ValueError(f"{name} is a share between 0 and 1 (0.1 is 10%), not {value:g}")
+        if self.higher_is_better and self.yellow > self.green:
+            raise ValueError(
+                f"yellow ({self.yellow:g}) must not be above green ({self.green:g}): "
+                "higher is better for this number"
+            )
+        if not self.higher_is_better and self.yellow < self.green:
+            raise ValueError(
+                f"yellow ({self.yellow:g}) must not be below green ({self.green:g}): "
+                "lower is better for this number"
+            )
+        return self
+
+
+class LowerIsBetter(Band):
+    """Green at or below ``green``, yellow at or below ``yellow``, red above."""
+
+
+class HigherIsBetter(Band):
+    """Green at or above ``green``, yellow at or above ``yellow``, red below."""
+
+    higher_is_better = True
+
+
+class ShareLowerIsBetter(LowerIsBetter):
+    share = True
+
+
+class ShareHigherIsBetter(HigherIsBetter):
+    share = True
+
+
+class PagesConfig(Strict):
+    """What the Confluence pages show: the lozenge thresholds and the length of the trends."""
+
+    alignment_variance: ShareLowerIsBetter = ShareLowerIsBetter(green=0.10, yellow=0.20)
+    # |actual - planned| of one bucket; beyond ``yellow`` a theme is over- or under-invested.
+    deviation: ShareLowerIsBetter = ShareLowerIsBetter(green=0.05, yellow=0.10)
+    decision_lag_days: LowerIsBetter = LowerIsBetter(green=7, yellow=14)  # the median
+    pending_decisions: LowerIsBetter = LowerIsBetter(green=0, yellow=3)  # over alert_days
+    flow_efficiency: ShareHigherIsBetter = ShareHigherIsBetter(green=0.40, yellow=0.20)
+    on_time_rate: ShareHigherIsBetter = ShareHigherIsBetter(green=0.85, yellow=0.70)
+    key_result_progress: HigherIsBetter = HigherIsBetter(green=1.0, yellow=0.5)
+    sync_age_hours: LowerIsBetter = LowerIsBetter(green=1, yellow=24)
+    trend_months: int = Field(default=12, ge=3, le=24)  # overview and quarterly AV trend
+    trend_weeks: int = Field(default=12, ge=4, le=53)  # overview velocity trend
+    wip_listed: int = Field(default=10, ge=1, le=100)  # oldest items in progress listed
+
+
 class SyncOptions(Strict):
     scope_jql: str | None = None  # a file name inside jql_dir; optional
     overlap_minutes: int = Field(default=5, ge=0, le=1440)
@@ -218,6 +281,7 @@ class Config(Strict):
     decision: Decision = Decision()
     effort: Effort = Effort()
     schedule: Schedule = Schedule()
+    pages: PagesConfig = PagesConfig()
 
     @field_validator("unaligned_target")
     @classmethod

@@ -93,11 +93,15 @@ def clean(text: str) -> str:
 
 
 def escape_text(text: str) -> str:
-    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A parser turns a raw CR (and CRLF) into LF; the reference keeps the text as it was.
+    escaped = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("\r", "&#13;")
 
 
 def escape_attribute(value: str) -> str:
-    return escape_text(value).replace('"', "&quot;")
+    # Attribute normalisation turns raw tabs and newlines into spaces; references survive it.
+    escaped = escape_text(value).replace('"', "&quot;")
+    return escaped.replace("\t", "&#9;").replace("\n", "&#10;")
 
 
 def check_well_formed(body: str, where: str = "page") -> None:

@@ -1,0 +1,84 @@
+"""Everything the pages need from the cache and the config, read once into a plain value.
+
+This is the only module of ``pages`` that does I/O: it reads the metric snapshots, the end of
+the last successful sync and each theme's current anchors (with their summary and status).
+Everything after it is pure: ``build_pages`` turns a ``PageInputs`` into pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from restrat_sync.cache import Cache
+from restrat_sync.cache.models import Issue, Membership, SyncRun
+from restrat_sync.cache.snapshots import Snapshot, read_snapshots
+from restrat_sync.config import Config, LoadedConfig
+from restrat_sync.pages.jql import ordered_keys
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """One of a theme's anchor items as the cache holds it now."""
+
+    key: str
+    summary: str
+    status: str
+    status_category: str  # Jira's status category key: "new", "indeterminate", "done"
+
+
+@dataclass(frozen=True, slots=True)
+class PageInputs:
+    config: Config
+    theme_jql: Mapping[str, str]  # theme key -> the query of its JQL file
+    now: datetime  # aware; picks the default periods and dates the pages
+    snapshots: Mapping[str, tuple[Snapshot, ...]]  # period label (or "current") -> snapshots
+    last_sync_at: datetime | None  # the end of the last successful sync
+    anchors: Mapping[str, tuple[Anchor, ...]]  # theme key -> its anchors, by key
+
+
+def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -> PageInputs:
+    """Read every stored snapshot, the last successful sync and the themes' anchors."""
+    if now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    config = loaded_config.config
+    by_period: dict[str, list[Snapshot]] = {}
+    for snapshot in read_snapshots(cache):
+        by_period.setdefault(snapshot.period, []).append(snapshot)
+    return PageInputs(
+        config=config,
+        theme_jql={t.key: loaded_config.theme_jql(t).query for t in config.themes},
+        now=now,
+        snapshots={period: tuple(found) for period, found in by_period.items()},
+        last_sync_at=last_successful_sync(cache),
+        anchors={t.key: theme_anchors(cache, f"theme:{t.key}") for t in config.themes},
+    )
+
+
+def last_successful_sync(cache: Cache) -> datetime | None:
+    """The end of the most recent sync run that succeeded."""
+    statement = (
+        select(SyncRun.finished_at)
+        .where(SyncRun.outcome == "ok")
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+    with cache.engine.connect() as connection:
+        found: datetime | None = connection.execute(statement).scalar()
+        return found
+
+
+def theme_anchors(cache: Cache, mapping_key: str) -> tuple[Anchor, ...]:
+    """The live issues the mapping selects now, ordered by project and number."""
+    statement = (
+        select(Issue.key, Issue.summary, Issue.status, Issue.status_category)
+        .join(Membership, Membership.issue_key == Issue.key)
+        .where(Membership.mapping_key == mapping_key, Membership.left_at.is_(None))
+        .where(Issue.deleted_at.is_(None), Issue.out_of_scope_at.is_(None))
+    )
+    with cache.engine.connect() as connection:
+        rows = {key: Anchor(key, *rest) for key, *rest in connection.execute(statement)}
+    return tuple(rows[key] for key in ordered_keys(rows))

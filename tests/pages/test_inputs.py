@@ -1,0 +1,146 @@
+"""read_page_inputs: snapshots, the last successful sync and the themes' anchors from a small
+cache (SQLite, and PostgreSQL where the test server is reachable)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from restrat_sync.cache import Cache, open_cache
+from restrat_sync.cache.snapshots import replace_snapshots
+from restrat_sync.config import LoadedConfig, load_config
+from restrat_sync.jira.records import IssueRecord
+from restrat_sync.metrics.results import as_json
+from restrat_sync.pages.build import build_pages
+from restrat_sync.pages.inputs import Anchor, read_page_inputs
+from tests.cache.conftest import CREATED, issue
+from tests.conftest import Databases
+from tests.pages import builders
+from tests.pages.builders import NOW
+
+
+@pytest.fixture
+def cache(databases: Databases) -> Iterator[Cache]:
+    """A migrated, empty cache."""
+    opened = open_cache(databases.new_url())
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def loaded(config_dir: Path) -> LoadedConfig:
+    """The starter config (GROWTH, RELIABILITY, EXPERIENCE, COMPLIANCE) and its JQL files."""
+    return load_config(config_dir / "config" / "restrat.yaml")
+
+
+def initiative(number: int, status: str, category: str, summary: str) -> IssueRecord:
+    return issue(
+        number, project="PORT", issuetype="Initiative", hierarchy_level=2,
+        status=status, status_id=status.lower(), status_category=category, summary=summary,
+    )  # fmt: skip
+
+
+def run(cache: Cache, outcome: str, started_hours: float) -> None:
+    """A sync run that started ``started_hours`` after CREATED and took ten minutes."""
+    started = CREATED + timedelta(hours=started_hours)
+    run_id = cache.start_run(False, started)
+    cache.finish_run(run_id, outcome, started + timedelta(minutes=10), {}, {}, {}, None)
+
+
+def test_anchors_are_the_live_current_members_with_summary_and_status(
+    cache: Cache, loaded: LoadedConfig
+) -> None:
+    """A theme's anchors: its open members that are neither deleted nor out of scope, by
+    project and number, each with its summary, status and status category."""
+    with cache.transaction() as session:
+        cache.upsert_issues(session, [
+            initiative(10, "In Progress", "indeterminate", "Checkout <revamp> & more"),
+            initiative(2, "Done", "done", "Wallets"),
+            initiative(3, "To Do", "new", "Gone"),
+            initiative(4, "To Do", "new", "Left the theme"),
+            initiative(5, "To Do", "new", "Reliability anchor"),
+        ], NOW)  # fmt: skip
+        cache.record_membership(
+            session, "theme:GROWTH", {"PORT-10", "PORT-2", "PORT-3", "PORT-4"}, NOW
+        )
+        cache.record_membership(session, "theme:RELIABILITY", {"PORT-5"}, NOW)
+        cache.mark_deleted(session, ["PORT-3"], NOW)
+    with cache.transaction() as session:
+        cache.record_membership(
+            session, "theme:GROWTH", {"PORT-10", "PORT-2", "PORT-3"}, NOW + timedelta(hours=1)
+        )
+    page_inputs = read_page_inputs(cache, loaded, NOW)
+    assert page_inputs.anchors["GROWTH"] == (
+        Anchor("PORT-2", "Wallets", "Done", "done"),
+        Anchor("PORT-10", "Checkout <revamp> & more", "In Progress", "indeterminate"),
+    )
+    assert page_inputs.anchors["RELIABILITY"] == (
+        Anchor("PORT-5", "Reliability anchor", "To Do", "new"),
+    )
+    assert page_inputs.anchors["EXPERIENCE"] == ()
+
+
+def test_snapshots_are_grouped_by_period_as_stored(cache: Cache, loaded: LoadedConfig) -> None:
+    """Every stored snapshot, grouped by its period label, with its JSON value."""
+    flow = builders.flow()
+    replace_snapshots(cache, "2026-W46", {("overall", "flow"): as_json(flow)}, NOW)
+    replace_snapshots(
+        cache, "current", {("overall", "data_quality"): as_json(builders.data_quality())}, NOW
+    )
+    page_inputs = read_page_inputs(cache, loaded, NOW)
+    assert set(page_inputs.snapshots) == {"2026-W46", "current"}
+    (stored,) = page_inputs.snapshots["2026-W46"]
+    assert (stored.scope, stored.metric, stored.computed_at) == ("overall", "flow", NOW)
+    assert stored.value == as_json(flow)
+
+
+def test_the_last_sync_is_the_end_of_the_last_run_that_succeeded(
+    cache: Cache, loaded: LoadedConfig
+) -> None:
+    """A failed run after a good one leaves the good one's end as the last sync."""
+    assert read_page_inputs(cache, loaded, NOW).last_sync_at is None
+    run(cache, "ok", 1)
+    run(cache, "ok", 2)
+    run(cache, "failed", 3)
+    assert read_page_inputs(cache, loaded, NOW).last_sync_at == CREATED + timedelta(
+        hours=2, minutes=10
+    )
+
+
+def test_the_themes_jql_and_the_config_come_from_the_loaded_config(
+    cache: Cache, loaded: LoadedConfig
+) -> None:
+    """Each theme's JQL is its file's query (comments dropped), as the theme page's macro
+    will show it; ``now`` is kept for the default periods."""
+    page_inputs = read_page_inputs(cache, loaded, NOW)
+    assert page_inputs.config is loaded.config
+    assert page_inputs.theme_jql["GROWTH"] == (
+        "project = PORT AND issuetype = Initiative AND labels = theme-growth"
+    )
+    assert page_inputs.now == NOW
+
+
+def test_a_naive_now_is_refused(cache: Cache, loaded: LoadedConfig) -> None:
+    """Periods need an aware moment; a naive one would be read in the host's zone."""
+    with pytest.raises(ValueError, match="aware"):
+        read_page_inputs(cache, loaded, NOW.replace(tzinfo=None))
+
+
+def test_pages_build_from_what_the_cache_holds(cache: Cache, loaded: LoadedConfig) -> None:
+    """Snapshots stored in the cache come out as a theme page with its anchors and the
+    theme's own JQL in a macro."""
+    with cache.transaction() as session:
+        cache.upsert_issues(
+            session, [initiative(1, "In Progress", "indeterminate", "Checkout")], NOW
+        )
+        cache.record_membership(session, "theme:GROWTH", {"PORT-1"}, NOW)
+    values = {key: as_json(value) for key, value in builders.period_metrics().items()}
+    replace_snapshots(cache, "last-4-weeks", values, NOW)
+    growth = build_pages(read_page_inputs(cache, loaded, NOW), "themes")[0]
+    assert growth.title == "Theme: Grow revenue"
+    assert "Checkout" in builders.text(growth.body)
+    jql = [m["jqlQuery"] for m in builders.macros(growth.body, "jira")]
+    assert "project = PORT AND issuetype = Initiative AND labels = theme-growth" in jql
