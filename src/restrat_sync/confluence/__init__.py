@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from restrat_sync.confluence.gateway import ConfluenceGateway, connect_confluence
+from restrat_sync.confluence.gateway import (
+    ConfluenceGateway,
+    ConfluenceRefused,
+    RemotePage,
+    VersionConflict,
+    connect_confluence,
+)
 
-__all__ = ["ConfluenceGateway", "connect_confluence"]
+__all__ = [
+    "ConfluenceGateway",
+    "ConfluenceRefused",
+    "RemotePage",
+    "VersionConflict",
+    "connect_confluence",
+]

@@ -421,8 +421,9 @@ CATEGORY_COLOURS = {"new": "grey", "indeterminate": "blue", "done": "green"}
 
 
 def _jira(_: ET.Element, params: dict[str, str], ctx: ViewContext) -> str:
-    if ctx.jira is None:
-        raise MacroError(["Jira is not connected to this Confluence."])
+    if ctx.jira is None:  # an offline preview (a dry run): show what the macro asks for
+        asked = f"issue {params['key']}" if params.get("key") else params.get("jqlQuery", "")
+        return f'<div class="jira-issues jira-offline">Jira issues: <code>{esc(asked)}</code></div>'
     if params.get("key"):
         return _single_issue(params["key"], ctx.jira)
     jql = params.get("jqlQuery", "").strip()
