@@ -92,7 +92,7 @@ def test_unreachable_jira_exits_3(
     assert "unreachable" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["publish", "run"])
+@pytest.mark.parametrize("command", ["run"])
 def test_commands_of_later_issues_say_so_and_exit_2(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

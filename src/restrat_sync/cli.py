@@ -26,7 +26,6 @@ INTERACTIVE_POLICY = RetryPolicy(max_attempts=3, max_total_seconds=30, initial_w
 SYNC_POLICY = RetryPolicy()
 
 PENDING = {
-    "publish": "publish the dashboard pages to Confluence",
     "run": "run the scheduled worker: sync, metrics and publishing on their schedules",
 }
 
@@ -63,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sync(commands)
     _add_db(commands)
     _add_metrics(commands)
+    _add_publish(commands)
     for name, summary in PENDING.items():
         pending = commands.add_parser(name, help=summary, description=summary)
         pending.set_defaults(func=_pending(name))
@@ -301,6 +301,76 @@ def _run_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- publish -------------------------------------------------------------------------------------
+
+
+def _add_publish(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    publish = commands.add_parser(
+        "publish",
+        help="publish the dashboard pages to Confluence",
+        description="Build the dashboard pages (docs/pages.md) from the metric snapshots and "
+        "publish them into confluence.space under confluence.parent_page. Metrics older than "
+        "the last sync, or missing for a period a page needs, are computed first. Unchanged "
+        "pages are not written; a page with the same title that restrat-sync does not own is "
+        "never overwritten (that page fails, the others go on, and the exit code is 1).",
+    )
+    publish.add_argument(
+        "--cadence",
+        default="all",
+        help="overview, themes, weekly, monthly, quarterly or all (default)",
+    )
+    publish.add_argument(
+        "--period",
+        help="with --cadence weekly, monthly or quarterly: the period of the cadence page, "
+        "e.g. 2026-W47, 2026-11, 2026-Q4 (default: the last complete one)",
+    )
+    publish.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send nothing; write each page's storage XML and an HTML preview to --out",
+    )
+    publish.add_argument(
+        "--out", type=Path, help="the folder for --dry-run (default: ./restrat-preview)"
+    )
+    _add_config_option(publish)
+    publish.set_defaults(func=_run_publish)
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from restrat_sync import dashboards
+    from restrat_sync.cache import open_cache
+    from restrat_sync.config import load_config
+    from restrat_sync.errors import ConfigError
+    from restrat_sync.http import create_session
+    from restrat_sync.settings import load_settings
+
+    if args.out is not None and not args.dry_run:
+        raise ConfigError(["--out: only with --dry-run"])
+    selection = dashboards.Selection.of(args.cadence, args.period)
+    settings = load_settings()
+    loaded = load_config(args.config or settings.config)
+    now = datetime.now(UTC)
+    cache = open_cache(settings.effective_database_url)
+    try:
+        pages = dashboards.render_pages(cache, loaded, now, selection)
+        if args.dry_run:
+            out = args.out or Path("restrat-preview")
+            written = dashboards.dry_run(pages, out)
+            print(f"dry run: {len(written.files)} pages written to {out}; open {written.index}")
+            for title, reason in written.failures.items():
+                print(f"  error: {title}: {reason}")
+            return 1 if written.failures else 0
+        report = dashboards.publish(
+            pages, cache, loaded, settings, create_session(SYNC_POLICY), now
+        )
+    finally:
+        cache.close()
+    print("\n".join(dashboards.format_report(report)))
+    return 0 if report.ok else 1
+
+
 # --- demo ----------------------------------------------------------------------------------------
 
 
@@ -309,18 +379,26 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "demo",
         help="run restrat-sync against the embedded sandbox and show what it finds",
         description="Start the embedded Jira + Confluence sandbox with a generated portfolio, "
-        "write a config pointing at it, and run restrat-sync against it. Needs no network.",
+        "write a config pointing at it, and run restrat-sync against it: check, sync, metrics "
+        "and publish of every page. Saves the published pages, as the sandbox renders them, "
+        "into --out with an index.html. Needs no network.",
     )
     demo.add_argument("--flavor", choices=("cloud", "datacenter"), default="cloud")
     demo.add_argument("--dataset", default="small", help="small, medium, large or a JSON file")
     demo.add_argument("--serve", action="store_true", help="keep the sandbox running afterwards")
+    demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free one)")
+    demo.add_argument(
+        "--out", type=Path, default=Path("demo-output"), help="default: ./demo-output"
+    )
     demo.set_defaults(func=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from restrat_sync.demo import run_demo
 
-    return run_demo(flavor=args.flavor, dataset=args.dataset, serve=args.serve)
+    return run_demo(
+        flavor=args.flavor, dataset=args.dataset, serve=args.serve, output=args.out, port=args.port
+    )
 
 
 # --- sandbox -------------------------------------------------------------------------------------

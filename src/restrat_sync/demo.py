@@ -3,20 +3,25 @@
 It starts the sandbox with a generated portfolio, writes the starter config into a temporary
 folder, points the settings at the sandbox and runs ``check`` exactly as an admin would, shows
 what Jira holds (issues by type and status category, what each JQL file matches), then runs a
-full sync into a fresh cache and an incremental one after it, and computes the metrics of
-every period of the last year, printing the last four weeks per theme.
+full sync into a fresh cache and an incremental one after it, computes the metrics of every
+period of the last year (printing the last four weeks per theme), publishes every dashboard page
+into the sandbox's Confluence, publishes again to show that nothing unchanged is written, and
+saves each page as the sandbox renders it into ``./demo-output/`` with an ``index.html``.
 """
 
 from __future__ import annotations
 
+import html
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 
+from restrat_sync import dashboards
 from restrat_sync.cache import Cache
 from restrat_sync.check import format_report, run_check
 from restrat_sync.config import LoadedConfig, load_config
@@ -25,31 +30,44 @@ from restrat_sync.jira import JiraGateway, connect_jira
 from restrat_sync.metrics.report import metrics_table
 from restrat_sync.metrics.runner import compute_and_store
 from restrat_sync.periods import recent_periods
+from restrat_sync.publish import PublishReport, slug
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.sandbox.cli import describe
 from restrat_sync.settings import Settings, jira_credentials
 from restrat_sync.starter import write_starter
 from restrat_sync.sync import format_summary, open_syncer, options_for
 
+DEMO_OUTPUT = Path("demo-output")
 
-def run_demo(flavor: str = "cloud", dataset: str = "small", serve: bool = False) -> int:
+
+def run_demo(
+    flavor: str = "cloud",
+    dataset: str = "small",
+    serve: bool = False,
+    output: Path = DEMO_OUTPUT,
+    port: int = 0,
+) -> int:
     started = time.monotonic()
     print(f"starting the sandbox ({flavor}, {dataset} dataset) ...", flush=True)
-    server = create_sandbox(SandboxOptions(flavor=flavor, port=0), dataset).start()
+    server = create_sandbox(SandboxOptions(flavor=flavor, port=port), dataset).start()
     try:
         with tempfile.TemporaryDirectory(prefix="restrat-demo-") as workdir:
-            _demo(server, Path(workdir))
-        print(f"\ndemo finished in {time.monotonic() - started:.1f} s")
+            report, space = run_pipeline(server, Path(workdir))
+        index = save_pages(server, report, space, output)
+        print(f"\nthe pages as the sandbox shows them: {index}")
+        print("\n".join(describe(server)))
+        print(f"\ndemo finished in {time.monotonic() - started:.1f} s", flush=True)
         if serve:
-            print("\n".join(describe(server)))
             print("serving until Ctrl-C", flush=True)
             _wait_forever()
     finally:
         server.stop()
-    return 0
+    return 0 if report.ok else 1
 
 
-def _demo(server: SandboxServer, workdir: Path) -> None:
+def run_pipeline(server: SandboxServer, workdir: Path) -> tuple[PublishReport, str]:
+    """check, sync (full, then incremental), metrics and publish (twice) against ``server``,
+    printing each step; returns the last publish report and the space the pages went to."""
     write_starter(workdir)
     settings = sandbox_settings(server, workdir)
     loaded = load_config(workdir / "config" / "restrat.yaml")
@@ -65,7 +83,16 @@ def _demo(server: SandboxServer, workdir: Path) -> None:
         print(f"\n$ restrat-sync sync{' --full' if full else ''}")
         print("\n".join(format_summary(syncer.run(options_for(loaded, full=full)))))
     print("\n$ restrat-sync metrics --history")
-    print("\n".join(overview_metrics(syncer.cache, loaded, datetime.now(UTC))))
+    now = datetime.now(UTC)
+    print("\n".join(overview_metrics(syncer.cache, loaded, now)))
+    selection = dashboards.Selection.of(dashboards.ALL, None)
+    pages = dashboards.render_pages(syncer.cache, loaded, now, selection)
+    report = PublishReport([], 0, 0, None)
+    for attempt in ("", " (again: unchanged pages are not written)"):
+        print(f"\n$ restrat-sync publish{attempt}")
+        report = dashboards.publish(pages, syncer.cache, loaded, settings, session, now)
+        print("\n".join(dashboards.format_report(report)))
+    return report, loaded.config.confluence.space
 
 
 def overview_metrics(cache: Cache, loaded: LoadedConfig, now: datetime) -> list[str]:
@@ -77,6 +104,34 @@ def overview_metrics(cache: Cache, loaded: LoadedConfig, now: datetime) -> list[
     overview = next(p for p in run.periods if p.period.kind == "rolling")
     stored = f"({len(periods)} periods computed and stored in {sum(run.seconds.values()):.1f} s)"
     return [*metrics_table(run.prepared, overview, run.current), "", stored]
+
+
+def save_pages(server: SandboxServer, report: PublishReport, space: str, output: Path) -> Path:
+    """Each published page as the sandbox's Confluence renders it, into ``output``, with an
+    ``index.html`` linking them (and the live sandbox URLs, for ``--serve``)."""
+    output.mkdir(parents=True, exist_ok=True)
+    for stale in output.glob("*.html"):
+        stale.unlink()
+    rows = []
+    for page in report.pages:
+        if page.page_id is None:
+            continue
+        url = f"{server.url}/wiki/spaces/{space}/pages/{page.page_id}"
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
+            (output / f"{slug(page.title)}.html").write_bytes(response.read())
+        rows.append(
+            f'<li><a href="{html.escape(slug(page.title))}.html">{html.escape(page.title)}</a>'
+            f' (live while the sandbox runs: <a href="{html.escape(url)}">{html.escape(url)}</a>)'
+            "</li>"
+        )
+    index = output / "index.html"
+    index.write_text(
+        "<!doctype html><meta charset=utf-8><title>restrat-sync demo pages</title>"
+        "<h1>restrat-sync demo: the published pages</h1>"
+        f"<p>Saved from the sandbox's Confluence.</p><ul>{''.join(rows)}</ul>",
+        encoding="utf-8",
+    )
+    return index
 
 
 def sandbox_settings(server: SandboxServer, workdir: Path) -> Settings:

@@ -30,3 +30,15 @@ def settings_for(server: SandboxServer, workdir: Path, token: str | None = None)
     if token is None:
         return settings
     return settings.model_copy(update={"jira_token": SecretStr(token)})
+
+
+def point_at(server: SandboxServer, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the environment (config, cache, Jira and Confluence URLs, credentials) at
+    ``server``, as a user's shell would be."""
+    options = server.state.options
+    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", f"sqlite:///{config_dir / 'cache.db'}")
+    monkeypatch.setenv("RESTRAT_JIRA_URL", server.url)
+    monkeypatch.setenv("RESTRAT_JIRA_USER", options.user)
+    monkeypatch.setenv("RESTRAT_JIRA_TOKEN", options.token)
+    monkeypatch.setenv("RESTRAT_CONFLUENCE_URL", f"{server.url}/wiki")

@@ -107,12 +107,26 @@ def test_check_command_exits_0_against_the_sandbox(
 
 
 @pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
-def test_demo_prints_counts_and_exits_0(flavor: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo runs check against a fresh sandbox and prints counts by type and category."""
-    assert run_demo(flavor=flavor) == 0
+def test_demo_runs_every_step_and_saves_the_pages(
+    flavor: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo checks, syncs, computes and publishes against a fresh sandbox, publishes again
+    without writing, and saves every page as the sandbox renders it, with an index."""
+    output = tmp_path / "demo-output"
+    assert run_demo(flavor=flavor, output=output) == 0
     out = capsys.readouterr().out
     assert "$ restrat-sync check" in out
     assert "theme-growth.jql" in out
     assert "Initiative" in out
     assert "In Progress" in out
+    assert "alignment variance:" in out
+    assert "pages: 11 created, 0 updated, 0 unchanged, 0 failed" in out
+    assert "pages: 0 created, 0 updated, 11 unchanged, 0 failed; write requests: 0" in out
     assert "demo finished" in out
+    index = (output / "index.html").read_text(encoding="utf-8")
+    saved = sorted(path.name for path in output.glob("*.html") if path.name != "index.html")
+    assert len(saved) == 11
+    assert all(f'href="{name}"' in index for name in saved)
+    overview = (output / "portfolio-overview.html").read_text(encoding="utf-8")
+    assert "Alignment variance" in overview
+    assert 'class="jira-table"' in overview

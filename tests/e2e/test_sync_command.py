@@ -15,19 +15,10 @@ from restrat_sync.demo import sandbox_settings
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.jira import JiraAnswered
 from restrat_sync.progress import LogProgress, TerminalProgress
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from restrat_sync.sync import SyncCounts, SyncOptions, open_syncer
-from tests.e2e.conftest import NOW
+from tests.e2e.conftest import NOW, point_at
 from tests.e2e.sandbox_truth import cached_transitions, sandbox_transitions
-
-
-def point_at(server: SandboxServer, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    options = server.state.options
-    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
-    monkeypatch.setenv("RESTRAT_DATABASE_URL", f"sqlite:///{config_dir / 'cache.db'}")
-    monkeypatch.setenv("RESTRAT_JIRA_URL", server.url)
-    monkeypatch.setenv("RESTRAT_JIRA_USER", options.user)
-    monkeypatch.setenv("RESTRAT_JIRA_TOKEN", options.token)
 
 
 def test_sync_json_summary(

@@ -1,0 +1,179 @@
+"""`restrat-sync publish` as a user runs it: after a sync, against the sandbox's Confluence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from restrat_sync.cache import open_cache
+from restrat_sync.cli import main
+from restrat_sync.config import load_config
+from restrat_sync.dashboards import Selection, refresh_metrics
+from restrat_sync.periods import last_complete
+from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
+from tests.e2e.conftest import NOW, point_at
+
+WRITES = ("POST", "PUT", "DELETE")
+
+
+@pytest.fixture
+def synced(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[SandboxServer]:
+    """A sandbox, the environment pointing at it, and a cache synced from it."""
+    with create_sandbox(SandboxOptions(port=0), "small", NOW) as server:
+        point_at(server, config_dir, monkeypatch)
+        assert main(["sync"]) == 0
+        capsys.readouterr()
+        requests.delete(f"{server.url}/_sandbox/stats", timeout=10)
+        yield server
+
+
+def writes(server: SandboxServer) -> dict[str, int]:
+    stats = requests.get(f"{server.url}/_sandbox/stats", timeout=10).json()
+    counts = stats.get("requests", stats)
+    return {label: n for label, n in counts.items() if label.startswith(WRITES)}
+
+
+def titles(server: SandboxServer) -> set[str]:
+    answer = requests.get(
+        f"{server.url}/wiki/rest/api/content",
+        params={"spaceKey": "PORT", "type": "page", "limit": 200},
+        auth=(server.state.options.user, server.state.options.token),
+        timeout=10,
+    )
+    return {page["title"] for page in answer.json()["results"]}
+
+
+def test_publish_computes_the_metrics_and_writes_every_page_once(
+    synced: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a sync alone, publish computes what it needs, creates every page, and a second
+    publish writes nothing."""
+    assert main(["publish"]) == 0
+    first = capsys.readouterr().out
+    assert "pages: 11 created, 0 updated, 0 unchanged, 0 failed" in first
+    # publish cuts its default periods at the real clock, as a user's run does.
+    week = last_complete("week", datetime.now(UTC), "Europe/Berlin").label
+    expected = {"Portfolio overview", "Weekly telemetry", f"Weekly telemetry {week}"}
+    assert expected <= titles(synced)
+    requests.delete(f"{synced.url}/_sandbox/stats", timeout=10)
+    assert main(["publish"]) == 0
+    assert "0 created, 0 updated, 11 unchanged, 0 failed; write requests: 0" in (
+        capsys.readouterr().out
+    )
+    assert writes(synced) == {}
+
+
+def test_publish_one_cadence_for_a_named_period(
+    synced: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--cadence monthly --period 2026-09 publishes that month's page under its parent only."""
+    assert main(["publish", "--cadence", "monthly", "--period", "2026-09"]) == 0
+    out = capsys.readouterr().out
+    assert "created   Monthly portfolio sync 2026-09" in out
+    assert "pages: 2 created" in out
+    assert "Portfolio overview" not in titles(synced)
+
+
+def test_dry_run_writes_files_and_sends_nothing(
+    synced: SandboxServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run --out DIR writes storage XML and HTML previews; Confluence gets no write."""
+    out = tmp_path / "preview"
+    assert main(["publish", "--dry-run", "--out", str(out)]) == 0
+    assert "dry run: 11 pages written" in capsys.readouterr().out
+    assert (out / "index.html").is_file()
+    assert (out / "portfolio-overview.xml").read_text(encoding="utf-8").startswith("<")
+    assert (out / "portfolio-overview.html").is_file()
+    assert writes(synced) == {}
+
+
+def test_a_page_owned_by_someone_else_fails_alone(
+    synced: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A foreign page titled like the overview is kept; the other pages publish; exit 1."""
+    options = synced.state.options
+    foreign = {
+        "type": "page",
+        "title": "Portfolio overview",
+        "space": {"key": "PORT"},
+        "body": {"storage": {"value": "<p>mine</p>", "representation": "storage"}},
+    }
+    answer = requests.post(
+        f"{synced.url}/wiki/rest/api/content",
+        json=foreign,
+        auth=(options.user, options.token),
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert main(["publish"]) == 1
+    out = capsys.readouterr().out
+    assert "10 created" in out
+    assert "1 failed" in out
+    assert "error: Portfolio overview:" in out
+    page = requests.get(
+        f"{synced.url}/wiki/rest/api/content/{answer.json()['id']}",
+        params={"expand": "body.storage"},
+        auth=(options.user, options.token),
+        timeout=10,
+    ).json()
+    assert page["body"]["storage"]["value"] == "<p>mine</p>"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--cadence", "yearly"], "--cadence yearly"),
+        (["--cadence", "overview", "--period", "2026-11"], "--period 2026-11"),
+        (["--cadence", "weekly", "--period", "2026-13"], "--period"),
+        (["--out", "somewhere"], "--out: only with --dry-run"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_option(
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    message: str,
+) -> None:
+    """Bad --cadence, --period and --out values are config errors that name the option."""
+    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", f"sqlite:///{config_dir / 'cache.db'}")
+    assert main(["publish", *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_publish_before_any_sync_says_to_sync_first(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty cache: exit 1 with the command to run first; nothing is contacted."""
+    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", f"sqlite:///{config_dir / 'cache.db'}")
+    monkeypatch.setenv("RESTRAT_CONFLUENCE_URL", "http://127.0.0.1:9/wiki")
+    assert main(["publish"]) == 1
+    assert "run `restrat-sync sync` first" in capsys.readouterr().err
+
+
+def test_metrics_are_computed_again_only_when_the_pages_need_it(
+    synced: SandboxServer, config_dir: Path
+) -> None:
+    """Snapshots are recomputed when missing, older than the last sync, or lacking the period
+    asked for; otherwise publish uses them as they are."""
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    cache = open_cache(f"sqlite:///{config_dir / 'cache.db'}")
+    everything = Selection.of("all", None)
+    try:
+        assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is True
+        assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is False
+        assert main(["sync"]) == 0  # a newer sync: the snapshots are now out of date
+        assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is True
+        old_month = Selection.of("monthly", "2024-01")
+        assert refresh_metrics(cache, loaded, datetime.now(UTC), old_month) is True
+        assert refresh_metrics(cache, loaded, datetime.now(UTC), old_month) is False
+    finally:
+        cache.close()
