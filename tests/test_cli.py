@@ -12,7 +12,18 @@ import pytest
 from restrat_sync.cli import build_parser, main
 from restrat_sync.http import RetryPolicy
 
-COMMANDS = ["init", "check", "sync", "db", "metrics", "publish", "run", "demo", "sandbox"]
+COMMANDS = [
+    "init",
+    "check",
+    "sync",
+    "db",
+    "metrics",
+    "publish",
+    "run",
+    "schedule",
+    "demo",
+    "sandbox",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -90,15 +101,6 @@ def test_unreachable_jira_exits_3(
     monkeypatch.setattr("restrat_sync.cli.INTERACTIVE_POLICY", RetryPolicy(max_attempts=1))
     assert main(["check"]) == 3
     assert "unreachable" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("command", ["run"])
-def test_commands_of_later_issues_say_so_and_exit_2(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Commands not built yet say so in one line."""
-    assert main([command]) == 2
-    assert "not available yet" in capsys.readouterr().out
 
 
 def test_console_script_runs_as_a_module() -> None:

@@ -180,3 +180,39 @@ def test_quarter_of_a_date() -> None:
 
     assert quarter_of(date(2026, 11, 22)) == "2026-Q4"
     assert quarter_of(date(2026, 1, 1)) == "2026-Q1"
+
+
+@pytest.mark.parametrize(
+    ("field", "old", "new", "expected"),
+    [
+        ("sync", '  sync: "*/15 * * * *"', '  sync: "every 5s"', "'every 5s' is too often"),
+        ("sync", '  sync: "*/15 * * * *"', '  sync: "every week"', "is not an interval: write"),
+        ("sync", '  sync: "*/15 * * * *"', '  sync: "hourly"', "'hourly' is not a cron"),
+        ("weekly", '  weekly: "0 7 * * mon"', '  weekly: "0 7 * * 1"', "name the days of the"),
+        ("weekly", '  weekly: "0 7 * * mon"', '  weekly: "every 7h"', "only schedule.sync may"),
+        ("monthly", '  monthly: "0 7 1 * *"', '  monthly: "0 7 31 2 *"', "never fires in Europe"),
+        (
+            "misfire_grace_seconds",
+            "  misfire_grace_seconds: 300",
+            "  misfire_grace_seconds: 0",
+            "Input should be greater than or equal to 1",
+        ),
+    ],
+)
+def test_invalid_schedule_is_rejected_naming_the_field_and_its_line(
+    config_dir: Path, field: str, old: str, new: str, expected: str
+) -> None:
+    """Each schedule rule's violation names the file, the line of the field, and the field."""
+    path = config_dir / "config" / "restrat.yaml"
+    replace(path, old, new)
+    line = line_of(path, new)
+    assert f"{path}:{line}: schedule.{field}: " in errors_of(config_dir)
+    assert expected in errors_of(config_dir)
+
+
+def test_schedule_accepts_an_interval_sync(config_dir: Path) -> None:
+    """An interval such as "every 30s" is a valid sync schedule; the misfire grace is 300 s."""
+    path = config_dir / "config" / "restrat.yaml"
+    replace(path, '  sync: "*/15 * * * *"', '  sync: "every 30s"')
+    schedule = load_config(path).config.schedule
+    assert (schedule.sync, schedule.misfire_grace_seconds) == ("every 30s", 300)

@@ -8,32 +8,29 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from restrat_sync import __version__
 from restrat_sync.errors import RestratError
-from restrat_sync.http import RedactingFilter, RetryPolicy
+from restrat_sync.http import RetryPolicy
+from restrat_sync.logs import LOG_FORMATS, LogFormat, configure_logging
 
 log = logging.getLogger("restrat_sync")
 
-Command = Callable[[argparse.Namespace], int]
 
 # A person is waiting on `check`: retry briefly, then say what is wrong.
 INTERACTIVE_POLICY = RetryPolicy(max_attempts=3, max_total_seconds=30, initial_wait=1, max_wait=5)
 # A sync can wait out rate limits and short outages: Atlassian's advised backoff.
 SYNC_POLICY = RetryPolicy()
 
-PENDING = {
-    "run": "run the scheduled worker: sync, metrics and publishing on their schedules",
-}
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, _log_format(args))
     try:
         code: int = args.func(args)
     except RestratError as error:
@@ -63,38 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(commands)
     _add_metrics(commands)
     _add_publish(commands)
-    for name, summary in PENDING.items():
-        pending = commands.add_parser(name, help=summary, description=summary)
-        pending.set_defaults(func=_pending(name))
+    _add_run(commands)
+    _add_schedule(commands)
     _add_demo(commands)
     _add_sandbox(commands)
     return parser
 
 
-def configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    # Libraries (atlassian-python-api logs curl commands with headers) log through this handler
-    # too, so redaction sits on the handler rather than on one logger.
-    handler.addFilter(RedactingFilter(_secrets_from_env()))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
-
-
-def _secrets_from_env() -> list[str]:
-    import os
-
-    return [v for k, v in os.environ.items() if k.startswith("RESTRAT_") and "TOKEN" in k and v]
-
-
-def _pending(name: str) -> Command:
-    def command(_: argparse.Namespace) -> int:
-        print(f"restrat-sync {name}: not available yet in {__version__} (planned: {PENDING[name]})")
-        return 2
-
-    return command
+def _log_format(args: argparse.Namespace) -> LogFormat:
+    """--log-format where the command has it, else RESTRAT_LOG_FORMAT, else text. A bad
+    RESTRAT_LOG_FORMAT falls back to text here; `run` reports it when it loads the settings."""
+    chosen: str = getattr(args, "log_format", None) or os.environ.get("RESTRAT_LOG_FORMAT", "")
+    for known in LOG_FORMATS:
+        if chosen == known:
+            return known
+    return "text"
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -369,6 +349,81 @@ def _run_publish(args: argparse.Namespace) -> int:
         cache.close()
     print("\n".join(dashboards.format_report(report)))
     return 0 if report.ok else 1
+
+
+# --- run and schedule ----------------------------------------------------------------------------
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the worker: sync, metrics and publishing on their schedules",
+        description="Run the long-lived worker (docs/worker.md). On start it syncs and "
+        "publishes every weekly, monthly or quarterly page of a last complete period that was "
+        "never published; then it syncs on schedule.sync (republishing the overview and theme "
+        "pages when the metrics changed) and publishes the cadence pages on schedule.weekly, "
+        ".monthly and .quarterly, in the config's time zone. Config edits are picked up at the "
+        "next job; an invalid edit keeps the last good config and shows on the overview page. "
+        "Health: /healthz, /readyz and /metrics on RESTRAT_HEALTH_HOST:RESTRAT_HEALTH_PORT "
+        "(default 0.0.0.0:8080). With several replicas on one database each job runs once per "
+        "firing. SIGTERM or SIGINT stops it within 10 seconds, exit 0.",
+    )
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="run every due job once and exit (for cron): the sync with its republishing, and "
+        "each cadence page never published; exit 1 when a job failed",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text, or json for one JSON object per line (default: RESTRAT_LOG_FORMAT, else text)",
+    )
+    _add_config_option(run)
+    run.set_defaults(func=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from restrat_sync.settings import load_settings
+    from restrat_sync.worker.process import run_worker
+
+    settings = load_settings()
+    secrets = [
+        token.get_secret_value()
+        for token in (settings.jira_token, settings.confluence_token)
+        if token is not None
+    ]
+    if settings.database_url:  # a PostgreSQL password would show in connection errors
+        password = make_url(settings.database_url).password
+        secrets += [str(password)] if password else []
+    # Again, now that tokens from a secrets directory are known too.
+    configure_logging(args.verbose, args.log_format or settings.log_format, secrets)
+    return run_worker(settings, args.config or settings.config, once=args.once)
+
+
+def _add_schedule(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    schedule = commands.add_parser(
+        "schedule",
+        help="print when each job of the worker runs next",
+        description="Print the next fire times of the worker's jobs (sync, weekly, monthly, "
+        "quarterly) from the config's schedule section, in its time zone.",
+    )
+    _add_config_option(schedule)
+    schedule.set_defaults(func=_run_schedule)
+
+
+def _run_schedule(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from restrat_sync.config import load_config
+    from restrat_sync.settings import load_settings
+    from restrat_sync.worker.schedule import format_schedule
+
+    config = load_config(args.config or load_settings().config).config
+    print("\n".join(format_schedule(config, datetime.now(UTC))))
+    return 0
 
 
 # --- demo ----------------------------------------------------------------------------------------

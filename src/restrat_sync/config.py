@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from restrat_sync.errors import ConfigError
 
@@ -182,19 +183,103 @@ class Effort(Strict):
 
 
 class Schedule(Strict):
-    sync: str = "*/15 * * * *"
+    """When the worker's jobs fire, read in ``Config.timezone`` (docs/config.md)."""
+
+    sync: str = "*/15 * * * *"  # a cron expression, or an interval: "every 30s", "every 15m"
     weekly: str = "0 7 * * mon"
     monthly: str = "0 7 1 * *"
     quarterly: str = "0 7 1 1,4,7,10 *"
+    # A firing the worker could not start on time (busy, asleep, restarting) still runs this
+    # many seconds late; later than that it is skipped until the next firing.
+    misfire_grace_seconds: int = Field(default=300, ge=1)
 
-    @field_validator("sync", "weekly", "monthly", "quarterly")
+    @field_validator("sync")
+    @classmethod
+    def _cron_or_interval(cls, value: str) -> str:
+        seconds = interval_seconds(value)
+        if seconds is None and value.strip().startswith("every"):
+            raise ValueError(
+                f"{value!r} is not an interval: write every <n>s, every <n>m or every <n>h, "
+                "e.g. every 15m"
+            )
+        if seconds is None:
+            check_cron(value, "a cron expression (minute hour day month weekday) or an interval")
+        elif seconds < MIN_SYNC_SECONDS:
+            raise ValueError(
+                f"{value!r} is too often: the shortest sync interval is every {MIN_SYNC_SECONDS}s"
+            )
+        return value
+
+    @field_validator("weekly", "monthly", "quarterly")
     @classmethod
     def _cron_parses(cls, value: str) -> str:
-        try:
-            CronTrigger.from_crontab(value, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a cron expression: {exc}") from exc
+        if interval_seconds(value) is not None:
+            raise ValueError(
+                f"{value!r}: only schedule.sync may be an interval; pages follow the calendar, "
+                "so write a cron expression (minute hour day month weekday)"
+            )
+        check_cron(value, "a cron expression")
         return value
+
+    def crons(self) -> dict[str, str]:
+        """The fields written as cron expressions, by name: every field but an interval sync."""
+        fields = {"sync": self.sync, "weekly": self.weekly}
+        fields |= {"monthly": self.monthly, "quarterly": self.quarterly}
+        return {name: value for name, value in fields.items() if interval_seconds(value) is None}
+
+
+INTERVAL = re.compile(r"^every\s+(\d+)\s*([smh])$")
+INTERVAL_SECONDS = {"s": 1, "m": 60, "h": 3600}
+MIN_SYNC_SECONDS = 10
+# Where the search for a cron's first firing starts. Any five-field expression that fires at
+# all fires within eight years of any date (29 February being the rarest day).
+CRON_PROBE = datetime(2000, 1, 1)
+
+
+def interval_seconds(expression: str) -> int | None:
+    """The seconds of an interval written ``every <n>s|m|h``; None when it is not one."""
+    match = INTERVAL.match(expression.strip())
+    return int(match.group(1)) * INTERVAL_SECONDS[match.group(2)] if match else None
+
+
+def cron_trigger(expression: str, zone: ZoneInfo) -> CronTrigger:
+    """The APScheduler trigger of a five-field cron expression read in ``zone``.
+
+    Raises ValueError when the expression does not parse, or numbers the days of the week:
+    APScheduler 3 counts them from Monday = 0 where cron counts from Sunday = 0, so ``1`` would
+    silently mean Tuesday. Names (``mon``, ``mon-fri``) mean the same to both.
+    """
+    fields = expression.split()
+    if len(fields) == 5 and re.search(r"\d", re.sub(r"(?<=[a-zA-Z])/\d+", "", fields[4])):
+        raise NumberedWeekdayError(
+            "name the days of the week (mon, tue, ... sun; ranges like mon-fri): cron numbers "
+            "them from Sunday = 0 but the scheduler from Monday = 0, so a number is ambiguous"
+        )
+    return CronTrigger.from_crontab(expression, timezone=zone)
+
+
+class NumberedWeekdayError(ValueError):
+    """A cron expression numbers the days of the week."""
+
+
+def check_cron(value: str, wanted: str) -> None:
+    try:
+        cron_trigger(value, ZoneInfo("UTC"))
+    except NumberedWeekdayError as exc:
+        raise ValueError(f"{value!r}: {exc}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not {wanted}: {exc}") from exc
+
+
+def never_firing(schedule: Schedule, zone: ZoneInfo) -> dict[str, str]:
+    """The cron fields of ``schedule`` that never fire in ``zone`` (e.g. on 31 February), each
+    with its message."""
+    probe = CRON_PROBE.replace(tzinfo=zone)
+    found = {}
+    for name, value in schedule.crons().items():
+        if cron_trigger(value, zone).get_next_fire_time(None, probe) is None:
+            found[name] = f"{value!r} never fires in {zone.key} (no such date)"
+    return found
 
 
 class Band(Strict):
@@ -296,6 +381,29 @@ class Config(Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_fires(cls, schedule: Schedule, info: ValidationInfo) -> Schedule:
+        # Checked here, where the time zone is known, so that the check reads each cron exactly
+        # as the worker will. An invalid zone has its own error already.
+        if "timezone" not in info.data:
+            return schedule
+        problems = never_firing(schedule, ZoneInfo(info.data["timezone"]))
+        if problems:
+            # A nested error keeps each problem at its own field: schedule.monthly, not schedule.
+            raise ValidationError.from_exception_data(
+                "Schedule",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                        loc=(name,),
+                        input=getattr(schedule, name),
+                    )
+                    for name, message in problems.items()
+                ],
+            )
+        return schedule
 
     @field_validator("themes")
     @classmethod

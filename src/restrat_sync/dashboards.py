@@ -60,10 +60,15 @@ def _cadence(name: str) -> Cadence:
 
 
 def refresh_metrics(
-    cache: Cache, loaded: LoadedConfig, now: datetime, selection: Selection
+    cache: Cache,
+    loaded: LoadedConfig,
+    now: datetime,
+    selection: Selection,
+    config_problems: Sequence[str] = (),
 ) -> bool:
     """Compute and store the metrics the pages need when the stored ones are missing or older
-    than the last successful sync. Returns whether it computed."""
+    than the last successful sync. Returns whether it computed. ``config_problems`` (the worker's
+    invalid config edits) go into the data-quality metrics."""
     zone = loaded.config.timezone
     periods = recent_periods(now, zone)
     if selection.period is not None:
@@ -72,7 +77,7 @@ def refresh_metrics(
     if not _stale(cache, now, periods):
         return False
     log.info("computing the metrics of %d periods before building the pages", len(periods))
-    compute_and_store(cache, loaded.config, periods, now)
+    compute_and_store(cache, loaded.config, periods, now, config_problems)
     return True
 
 
@@ -100,10 +105,14 @@ def _stale(cache: Cache, now: datetime, periods: Sequence[Period]) -> bool:
 
 
 def render_pages(
-    cache: Cache, loaded: LoadedConfig, now: datetime, selection: Selection
+    cache: Cache,
+    loaded: LoadedConfig,
+    now: datetime,
+    selection: Selection,
+    config_problems: Sequence[str] = (),
 ) -> list[RenderedPage]:
     """The selected pages, from fresh snapshots, parents before children."""
-    refresh_metrics(cache, loaded, now, selection)
+    refresh_metrics(cache, loaded, now, selection, config_problems)
     inputs = read_page_inputs(cache, loaded, now)
     pages: list[RenderedPage] = []
     for cadence in selection.cadences:

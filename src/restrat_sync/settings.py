@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from restrat_sync.errors import ConfigError
@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     confluence_url: str | None = None
     confluence_user: str | None = None
     confluence_token: SecretStr | None = None
+    # The worker (`restrat-sync run`): its health endpoint, readiness and log lines.
+    health_host: str = "0.0.0.0"  # noqa: S104  # in a container, probes come from outside
+    health_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+    ready_max_age_minutes: float = Field(default=60, gt=0)  # /readyz: last good sync this young
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("jira_url", "confluence_url")
     @classmethod

@@ -220,3 +220,20 @@ class PublishedPage(Base):
     content_hash: Mapped[str]
     version: Mapped[int]
     published_at: Mapped[datetime]
+
+
+class JobFiring(Base):
+    """One firing of a scheduled worker job, claimed by the runner that runs it: the unique
+    (job, firing) pair lets replicas that share the database run each firing once."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "firing"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str]  # "sync", "weekly", "monthly", "quarterly"
+    firing: Mapped[datetime]  # the scheduled fire time, the same on every replica
+    runner: Mapped[str]  # "host:pid"
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str]  # "running" | "ok" | "failed" | "interrupted"
+    detail: Mapped[str | None] = mapped_column(Text)
