@@ -87,21 +87,39 @@ def make_jobs(
     lock_dir: Path,
     clock: Callable[[], datetime] | None = None,
     observer: Callable[[], SyncObserver] | None = None,
+    environ: dict[str, str] | None = None,
+    runner: str | None = None,
 ) -> Jobs:
-    """The jobs of one worker configured from the environment (see ``point_at``)."""
-    settings = load_settings()
+    """The jobs of one worker configured from the environment (see ``point_at``), or from
+    ``environ`` alone."""
+    settings = load_settings(environ)
+    telemetry = (
+        WorkerTelemetry(ready_max_age=timedelta(hours=1))
+        if clock is None
+        else WorkerTelemetry(ready_max_age=timedelta(hours=1), clock=clock)
+    )
     context = JobContext(
         settings=settings,
         cache=open_cache(settings.effective_database_url),
         source=ConfigSource(settings.config),
-        telemetry=WorkerTelemetry(ready_max_age=timedelta(hours=1)),
+        telemetry=telemetry,
         lock_dir=lock_dir,
     )
     if clock is not None:
         context.clock = clock
     if observer is not None:
         context.observer = observer
+    if runner is not None:
+        context.runner = runner
     return Jobs(context)
+
+
+def offline_environ(config_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Settings with the starter config and an empty SQLite cache, no Jira or Confluence."""
+    return {
+        "RESTRAT_CONFIG": str(config_dir / "config" / "restrat.yaml"),
+        "RESTRAT_DATABASE_URL": f"sqlite:///{tmp_path / 'cache.db'}",
+    }
 
 
 def titles(server: SandboxServer) -> set[str]:

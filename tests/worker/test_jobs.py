@@ -14,15 +14,13 @@ from restrat_sync.cache import open_cache
 from restrat_sync.cache.snapshots import replace_snapshots
 from restrat_sync.confluence import connect_confluence
 from restrat_sync.errors import ConfigError
-from restrat_sync.health import WorkerTelemetry
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.metrics.compute import CURRENT
 from restrat_sync.periods import ROLLING_LABEL
-from restrat_sync.settings import Credentials, load_settings
+from restrat_sync.settings import Credentials
 from restrat_sync.sync import SyncCounts
 from restrat_sync.worker.jobs import (
     ConfigSource,
-    JobContext,
     Jobs,
     ShutdownRequested,
     StopAwareGateway,
@@ -32,7 +30,7 @@ from restrat_sync.worker.jobs import (
 )
 from restrat_sync.worker.locks import claim_firing, finish_firing, job_lock, job_runs
 from restrat_sync.worker.schedule import job_triggers, latest_firing
-from tests.worker.sandboxed import SteppingClock, make_jobs, sandboxed
+from tests.worker.sandboxed import SteppingClock, make_jobs, offline_environ, sandboxed
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -53,24 +51,14 @@ class Recorder:
 @pytest.fixture
 def offline(config_dir: Path, tmp_path: Path) -> Iterator[Jobs]:
     """Jobs with an empty cache and no Jira or Confluence configured, at a fixed clock."""
-    settings = load_settings(
-        {
-            "RESTRAT_CONFIG": str(config_dir / "config" / "restrat.yaml"),
-            "RESTRAT_DATABASE_URL": f"sqlite:///{tmp_path / 'cache.db'}",
-        }
-    )
-    cache = open_cache(settings.effective_database_url)
-    context = JobContext(
-        settings=settings,
-        cache=cache,
-        source=ConfigSource(settings.config),
-        telemetry=WorkerTelemetry(ready_max_age=timedelta(hours=1), clock=lambda: NOW),
+    jobs = make_jobs(
+        tmp_path / "locks",
         clock=lambda: NOW,
+        environ=offline_environ(config_dir, tmp_path),
         runner="test:1",
-        lock_dir=tmp_path / "locks",
     )
-    yield Jobs(context)
-    cache.close()
+    yield jobs
+    jobs.context.cache.close()
 
 
 def weekly_firing(jobs: Jobs) -> datetime:

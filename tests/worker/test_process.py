@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from restrat_sync.cache import open_cache
 from restrat_sync.cli import main
 from restrat_sync.errors import ConfigError
-from restrat_sync.health import WorkerTelemetry
 from restrat_sync.settings import load_settings
-from restrat_sync.worker.jobs import ConfigSource, JobContext, Jobs
 from restrat_sync.worker.locks import job_runs
 from restrat_sync.worker.process import Worker
 from tests.worker.sandboxed import (
     cadence_titles,
     make_jobs,
+    offline_environ,
     sandboxed,
     set_schedule,
     titles,
@@ -33,21 +31,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 @pytest.fixture
 def worker(config_dir: Path, tmp_path: Path) -> Iterator[Worker]:
     """A worker on the starter config (Europe/Berlin), its scheduler started paused."""
-    settings = load_settings(
-        {
-            "RESTRAT_CONFIG": str(config_dir / "config" / "restrat.yaml"),
-            "RESTRAT_DATABASE_URL": f"sqlite:///{tmp_path / 'cache.db'}",
-        }
-    )
-    cache = open_cache(settings.effective_database_url)
-    context = JobContext(
-        settings=settings,
-        cache=cache,
-        source=ConfigSource(settings.config),
-        telemetry=WorkerTelemetry(ready_max_age=timedelta(hours=1)),
-        lock_dir=tmp_path / "locks",
-    )
-    made = Worker(Jobs(context))
+    jobs = make_jobs(tmp_path / "locks", environ=offline_environ(config_dir, tmp_path))
+    context, cache = jobs.context, jobs.context.cache
+    made = Worker(jobs)
     made.schedule(context.source.current)
     made.scheduler.start(paused=True)
     yield made
