@@ -607,6 +607,19 @@ def open_syncer(
     observer: SyncObserver | None = None,
 ) -> Syncer:
     """Connect to the configured Jira, discover its fields and open the cache."""
+    cache = open_cache(settings.effective_database_url)
+    return connect_syncer(settings, loaded, session, cache, observer)
+
+
+def connect_syncer(
+    settings: Settings,
+    loaded: LoadedConfig,
+    session: RetryingSession,
+    cache: Cache,
+    observer: SyncObserver | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Syncer:
+    """A syncer into ``cache``: connect to the configured Jira and discover its fields."""
     url = settings.jira_url or loaded.config.jira.url
     if not url:
         raise ConfigError(["RESTRAT_JIRA_URL is not set (nor jira.url in the config)"])
@@ -616,8 +629,9 @@ def open_syncer(
         gateway.fields(),
         FieldIds(configured.story_points, configured.epic_link, configured.parent_link),
     )
-    cache = open_cache(settings.effective_database_url)
-    return Syncer(loaded, gateway, cache, fields, observer)
+    if clock is None:
+        return Syncer(loaded, gateway, cache, fields, observer)
+    return Syncer(loaded, gateway, cache, fields, observer, clock=clock)
 
 
 def options_for(loaded: LoadedConfig, full: bool) -> SyncOptions:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -162,8 +162,8 @@ def test_publish_before_any_sync_says_to_sync_first(
 def test_metrics_are_computed_again_only_when_the_pages_need_it(
     synced: SandboxServer, config_dir: Path
 ) -> None:
-    """Snapshots are recomputed when missing, older than the last sync, or lacking the period
-    asked for; otherwise publish uses them as they are."""
+    """Snapshots are recomputed when missing, older than the last sync or than a day, or lacking
+    the period asked for; otherwise publish uses them as they are."""
     loaded = load_config(config_dir / "config" / "restrat.yaml")
     cache = open_cache(f"sqlite:///{config_dir / 'cache.db'}")
     everything = Selection.of("all", None)
@@ -172,6 +172,9 @@ def test_metrics_are_computed_again_only_when_the_pages_need_it(
         assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is False
         assert main(["sync"]) == 0  # a newer sync: the snapshots are now out of date
         assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is True
+        # The rolling window moves with the clock: a day later, the overview is recomputed.
+        tomorrow = datetime.now(UTC) + timedelta(hours=25)
+        assert refresh_metrics(cache, loaded, tomorrow, everything) is True
         old_month = Selection.of("monthly", "2024-01")
         assert refresh_metrics(cache, loaded, datetime.now(UTC), old_month) is True
         assert refresh_metrics(cache, loaded, datetime.now(UTC), old_month) is False

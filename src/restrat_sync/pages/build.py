@@ -83,7 +83,7 @@ def build_pages(
             cadence,
             period.label,
             parent,
-            f"{parent} {period.label}",
+            cadence_page_name(cadence, period.label),
             child,
             settings,
         ),
@@ -103,6 +103,11 @@ def resolve_period(inputs: PageInputs, cadence: Cadence, label: str | None) -> P
         example = _EXAMPLES[kind]
         raise ConfigError([f"--period: the {cadence} pages cover a {kind} such as {example}"])
     return period
+
+
+def cadence_page_name(cadence: Cadence, period_label: str) -> str:
+    """The name of a cadence's page for one period, e.g. "Weekly telemetry 2026-W47"."""
+    return f"{PARENT_TITLES[cadence]} {period_label}"
 
 
 def page_title(config: Config, name: str) -> str:

@@ -45,16 +45,22 @@ from restrat_sync.confluence import ConfluenceGateway, RemotePage, connect_confl
 from restrat_sync.errors import ConfigError, ConnectionProblem, RestratError
 from restrat_sync.health import WorkerTelemetry
 from restrat_sync.http import RetryingSession, RetryPolicy, create_session, endpoint_of
-from restrat_sync.jira import FieldIds, JiraAnswered, connect_jira, discover_fields
+from restrat_sync.jira import JiraAnswered
 from restrat_sync.metrics.compute import CURRENT
-from restrat_sync.pages.build import KINDS, OVERVIEW_TITLE, PARENT_TITLES, page_title
+from restrat_sync.pages.build import KINDS, OVERVIEW_TITLE, cadence_page_name, page_title
 from restrat_sync.pages.inputs import last_successful_sync
 from restrat_sync.pages.page import Cadence
 from restrat_sync.periods import ROLLING_LABEL, last_complete
 from restrat_sync.progress import LogProgress
 from restrat_sync.publish import PublishReport, publish_pages
-from restrat_sync.settings import Settings, confluence_credentials, jira_credentials
-from restrat_sync.sync import SyncCounts, Syncer, SyncObserver, SyncSummary, options_for
+from restrat_sync.settings import Settings, confluence_credentials
+from restrat_sync.sync import (
+    SyncCounts,
+    SyncObserver,
+    SyncSummary,
+    connect_syncer,
+    options_for,
+)
 from restrat_sync.worker.locks import (
     claim_firing,
     finish_firing,
@@ -300,21 +306,12 @@ class Jobs:
     def _pull(self, loaded: LoadedConfig) -> SyncSummary:
         """One incremental sync into the worker's cache, reported to the telemetry."""
         ctx = self.context
-        url = ctx.settings.jira_url or loaded.config.jira.url
-        if not url:
-            raise ConfigError(["RESTRAT_JIRA_URL is not set (nor jira.url in the config)"])
         session = ctx.session()
         try:
-            gateway = connect_jira(
-                url, jira_credentials(ctx.settings), session, loaded.config.jira.flavor
-            )
-            configured = loaded.config.jira.fields
-            fields = discover_fields(
-                gateway.fields(),
-                FieldIds(configured.story_points, configured.epic_link, configured.parent_link),
-            )
             observer = StopAwareObserver(ctx.observer(), ctx.stop)
-            syncer = Syncer(loaded, gateway, ctx.cache, fields, observer, clock=ctx.clock)
+            syncer = connect_syncer(
+                ctx.settings, loaded, session, ctx.cache, observer, clock=ctx.clock
+            )
             summary = syncer.run(options_for(loaded, full=False))
         except ShutdownRequested:
             raise
@@ -379,7 +376,7 @@ def unpublished_cadences(cache: Cache, loaded: LoadedConfig, now: datetime) -> l
     titles = {
         job: page_title(
             config,
-            f"{PARENT_TITLES[cadence]} {last_complete(KINDS[cadence], now, config.timezone).label}",
+            cadence_page_name(cadence, last_complete(KINDS[cadence], now, config.timezone).label),
         )
         for job, cadence in CADENCE_JOBS.items()
     }
