@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from restrat_sync.config import JqlFile, LoadedConfig
+from restrat_sync.config import LoadedConfig
 from restrat_sync.confluence import connect_confluence
 from restrat_sync.errors import JqlRejected
 from restrat_sync.http import RetryingSession
 from restrat_sync.jira import FieldIds, JiraGateway, connect_jira, discover_fields, flavor_of
+from restrat_sync.jql_files import JqlFile
 from restrat_sync.settings import Settings, confluence_credentials, jira_credentials
 
 CATEGORY_DEFAULT_STATE = {"new": "new", "indeterminate": "active", "done": "done"}
@@ -100,11 +101,13 @@ def check_jira(
 
 
 def _reject_invalid_jql(gateway: JiraGateway, files: list[JqlFile]) -> None:
+    """One problem per message Jira has about a file, at the file's line and column where Jira
+    gives a position."""
     verdicts = gateway.validate_jql([jql.query for jql in files])
     problems = [
-        f"{jql.path}: Jira rejects this JQL ({jql.used_by}): {'; '.join(errors)}"
-        for jql, errors in zip(files, verdicts, strict=True)
-        if errors
+        jql.problem(f"Jira rejects this JQL ({jql.used_by})", message)
+        for jql, messages in zip(files, verdicts, strict=True)
+        for message in messages
     ]
     if problems:
         raise JqlRejected(problems)

@@ -79,6 +79,29 @@ def test_check_names_every_jql_file_jira_rejects(sandbox: SandboxServer, config_
     assert any("kr-gdpr-open.jql" in p and "nosuchfield" in p for p in problems)
 
 
+def test_jira_error_positions_point_into_the_jql_file(
+    sandbox: SandboxServer, config_dir: Path
+) -> None:
+    """Jira positions its syntax error in the one-line query it received (Cloud's jql/parse and
+    Data Center's search alike); check reports the file's own line and column."""
+    scope = config_dir / "jql" / "scope.jql"
+    scope.write_text(
+        "-- every delivery project\n"
+        "-- (the portfolio board keeps this list)\n"
+        "project in (PAY, MOB)\n"
+        "   AND status = = Done   -- the second '=' is the mistake\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    assert loaded.jql["scope.jql"].query == "project in (PAY, MOB) AND status = = Done"
+    with pytest.raises(JqlRejected) as caught:
+        run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{scope.resolve()}:4:17: Jira rejects this JQL (sync.scope_jql): ")
+    assert "got '='" in problem
+    assert "(line 1, character" not in problem
+
+
 def test_wrong_token_is_a_credentials_error(sandbox: SandboxServer, config_dir: Path) -> None:
     """The sandbox answers 401 like Jira; check says which settings to fix."""
     loaded = load_config(config_dir / "config" / "restrat.yaml")
