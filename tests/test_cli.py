@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -43,6 +44,32 @@ def test_top_level_help_lists_every_command() -> None:
     for command in COMMANDS:
         assert command in text
     assert "Exit codes" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "verbose"),
+    [
+        (["-v", "check", "--offline"], True),
+        (["check", "--offline", "-v"], True),
+        (["check", "--verbose", "--offline"], True),
+        (["check", "--offline"], False),
+        (["db", "upgrade", "-v"], True),
+        (["sync", "--full", "-v"], True),
+    ],
+)
+def test_verbose_is_accepted_before_and_after_the_command(argv: list[str], verbose: bool) -> None:
+    """`restrat-sync check -v` means what `restrat-sync -v check` means."""
+    assert build_parser().parse_args(argv).verbose is verbose
+
+
+def test_verbose_after_the_command_turns_on_debug_logging(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
+    assert main(["check", "--offline", "-v"]) == 0
+    assert logging.getLogger().level == logging.DEBUG
+    assert main(["check", "--offline"]) == 0
+    assert logging.getLogger().level == logging.WARNING
 
 
 def test_init_writes_a_config_that_passes_check(

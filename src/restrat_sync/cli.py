@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 other error, 2 config error, 3 connection or credentials.",
     )
     parser.add_argument("--version", action="version", version=f"restrat-sync {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    _add_verbose(parser, False)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_init(commands)
     _add_check(commands)
@@ -64,7 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schedule(commands)
     _add_demo(commands)
     _add_sandbox(commands)
+    _accept_verbose_after_commands(commands)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log debug detail"
+    )
+
+
+def _accept_verbose_after_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """``restrat-sync sync -v`` works like ``restrat-sync -v sync``, at every level. The
+    commands' flag has no default, so leaving it out after the command keeps the one given
+    before it."""
+    for command in commands.choices.values():
+        _add_verbose(command, argparse.SUPPRESS)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_verbose_after_commands(action)
 
 
 def _log_format(args: argparse.Namespace) -> LogFormat:
