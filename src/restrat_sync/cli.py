@@ -136,31 +136,41 @@ def _run_init(args: argparse.Namespace) -> int:
 def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
         "check",
-        help="validate config/ and jql/, and the connection to Jira and Confluence",
+        help="validate config/ and jql/, Jira, Confluence and the cache database",
         description="Validate the config offline (targets, flow states, JQL files, cron, time "
-        "zone). When RESTRAT_JIRA_URL (or jira.url) is set, also check the connection and "
-        "credentials, detect the Jira flavour, have Jira validate every JQL file and count its "
-        "matches, discover the story points / Epic Link / Parent Link fields, and list statuses "
-        "with no explicit flow-state mapping. Likewise the Confluence space, when its URL is set.",
+        "zone, page title lengths). Then check the connection and credentials, detect the "
+        "Jira flavour, have Jira validate every JQL file (errors at the file's line and "
+        "column) and count its matches, discover the story points / Epic Link / Parent Link "
+        "fields, list statuses with no explicit flow-state mapping, look for the Confluence "
+        "space, and read the cache database's schema revision. RESTRAT_JIRA_URL and "
+        "RESTRAT_CONFLUENCE_URL (or jira.url and confluence.url) must be set; --offline checks "
+        "the config alone. docs/config.md lists every message.",
     )
     _add_config_option(check)
-    check.add_argument("--offline", action="store_true", help="do not contact Jira or Confluence")
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="check the config alone: do not contact Jira, Confluence or the database",
+    )
     check.set_defaults(func=_run_check)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from restrat_sync.check import CheckReport, format_report, run_check
+    from restrat_sync.check import check_offline, format_report, run_check
     from restrat_sync.config import load_config
+    from restrat_sync.errors import ConfigError
     from restrat_sync.http import create_session
     from restrat_sync.settings import load_settings
 
     settings = load_settings()
     loaded = load_config(args.config or settings.config)
     if args.offline:
-        report = CheckReport(config=loaded)
+        report = check_offline(loaded)
     else:
         report = run_check(loaded, settings, create_session(INTERACTIVE_POLICY))
     print("\n".join(format_report(report)))
+    if report.problems:
+        raise ConfigError(report.problems)
     return 0
 
 

@@ -14,7 +14,7 @@ from restrat_sync.errors import CredentialsRejected, JqlRejected
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.sandbox import SandboxServer
 from restrat_sync.sandbox.jql import JqlContext, search
-from tests.e2e.conftest import settings_for
+from tests.e2e.conftest import point_at, settings_for
 
 FAST = RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.01)
 
@@ -117,16 +117,11 @@ def test_check_command_exits_0_against_the_sandbox(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`restrat-sync check` with the README's environment variables succeeds."""
-    options = sandbox.state.options
-    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
-    monkeypatch.setenv("RESTRAT_JIRA_URL", sandbox.url)
-    monkeypatch.setenv("RESTRAT_JIRA_USER", options.user)
-    monkeypatch.setenv("RESTRAT_JIRA_TOKEN", options.token)
-    monkeypatch.setenv("RESTRAT_CONFLUENCE_URL", f"{sandbox.url}/wiki")
+    point_at(sandbox, config_dir, monkeypatch)
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert f"{sandbox.state.flavor}" in out
-    assert options.token not in out
+    assert sandbox.state.options.token not in out
 
 
 @pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
