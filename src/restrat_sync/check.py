@@ -72,43 +72,50 @@ class CheckReport:
 
 def check_offline(loaded: LoadedConfig) -> CheckReport:
     """What the config alone tells, beyond ``load_config``'s validation."""
-    report = CheckReport(config=loaded, offline=True)
-    report.warnings += long_titles(loaded.config)
-    return report
+    return CheckReport(config=loaded, offline=True, warnings=long_titles(loaded.config))
 
 
 def run_check(loaded: LoadedConfig, settings: Settings, session: RetryingSession) -> CheckReport:
     """Check ``loaded`` against the services and the cache its settings name; raise on the first
     hard failure, collect the other problems in the report."""
-    report = check_offline(loaded)
-    report.offline = False
-    jira_url = settings.jira_url or loaded.config.jira.url
-    if jira_url:
-        report.jira = check_jira(loaded, jira_url, settings, session)
-        forced, served = loaded.config.jira.flavor, report.jira.server_flavor
-        if forced != "auto" and served != forced:
-            report.warnings.append(f"jira.flavor is {forced}, but the server is {served}")
-        report.infos += cloud_field_notes(report.jira)
-    else:
+    report = CheckReport(config=loaded, warnings=long_titles(loaded.config))
+    _jira_part(report, settings, session)
+    _confluence_part(report, settings, session)
+    report.database = schema_state(settings.effective_database_url)
+    if report.database.created_folder is not None:
+        report.infos.append(f"created the folder {report.database.created_folder} for the cache")
+    return report
+
+
+def _jira_part(report: CheckReport, settings: Settings, session: RetryingSession) -> None:
+    loaded = report.config
+    url = settings.jira_url or loaded.config.jira.url
+    if not url:
         report.problems.append(
             f"RESTRAT_JIRA_URL is not set (nor jira.url in {loaded.path}): set it to the "
             f"address you open Jira at, {OFFLINE_HINT}"
         )
-    confluence_url = settings.confluence_url or loaded.config.confluence.url
-    if confluence_url:
-        report.confluence = check_confluence(loaded, confluence_url, settings, session)
-        if not report.confluence.space_found:
-            report.problems.append(missing_space(loaded))
-    else:
+        return
+    report.jira = check_jira(loaded, url, settings, session)
+    forced, served = loaded.config.jira.flavor, report.jira.server_flavor
+    if forced != "auto" and served != forced:
+        report.warnings.append(f"jira.flavor is {forced}, but the server is {served}")
+    report.infos += cloud_field_notes(report.jira)
+
+
+def _confluence_part(report: CheckReport, settings: Settings, session: RetryingSession) -> None:
+    loaded = report.config
+    url = settings.confluence_url or loaded.config.confluence.url
+    if not url:
         report.problems.append(
             f"RESTRAT_CONFLUENCE_URL is not set (nor confluence.url in {loaded.path}): the pages "
             f"have nowhere to go; set it (https://acme.atlassian.net/wiki on Cloud), "
             f"{OFFLINE_HINT}"
         )
-    report.database = schema_state(settings.effective_database_url)
-    if report.database.created_folder is not None:
-        report.infos.append(f"created the folder {report.database.created_folder} for the cache")
-    return report
+        return
+    report.confluence = check_confluence(loaded, url, settings, session)
+    if not report.confluence.space_found:
+        report.problems.append(missing_space(loaded))
 
 
 def long_titles(config: Config) -> list[str]:

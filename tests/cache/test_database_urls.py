@@ -131,6 +131,17 @@ def test_schema_state_reads_the_revision_without_migrating(tmp_path: Path) -> No
     assert schema_state(url).up_to_date
 
 
+def test_schema_state_of_an_unreachable_server_names_it_without_the_password() -> None:
+    """check cannot connect: the error names the masked URL (with psycopg chosen) and why."""
+    with pytest.raises(CacheError) as caught:
+        schema_state("postgres://restrat:s3cr3t-pw@127.0.0.1:1/test")
+    message = str(caught.value)
+    assert message.startswith(
+        "cannot open the cache at postgresql+psycopg://restrat:***@127.0.0.1:1/test: "
+    )
+    assert "s3cr3t-pw" not in message
+
+
 def _open_error(url: str) -> str:
     try:
         create_cache_engine(url).dispose()
