@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -45,6 +46,32 @@ def test_top_level_help_lists_every_command() -> None:
     assert "Exit codes" in text
 
 
+@pytest.mark.parametrize(
+    ("argv", "verbose"),
+    [
+        (["-v", "check", "--offline"], True),
+        (["check", "--offline", "-v"], True),
+        (["check", "--verbose", "--offline"], True),
+        (["check", "--offline"], False),
+        (["db", "upgrade", "-v"], True),
+        (["sync", "--full", "-v"], True),
+    ],
+)
+def test_verbose_is_accepted_before_and_after_the_command(argv: list[str], verbose: bool) -> None:
+    """`restrat-sync check -v` means what `restrat-sync -v check` means."""
+    assert build_parser().parse_args(argv).verbose is verbose
+
+
+def test_verbose_after_the_command_turns_on_debug_logging(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
+    assert main(["check", "--offline", "-v"]) == 0
+    assert logging.getLogger().level == logging.DEBUG
+    assert main(["check", "--offline"]) == 0
+    assert logging.getLogger().level == logging.WARNING
+
+
 def test_init_writes_a_config_that_passes_check(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,6 +82,40 @@ def test_init_writes_a_config_that_passes_check(
     monkeypatch.delenv("RESTRAT_JIRA_URL", raising=False)
     assert main(["check", "--offline", "--config", str(tmp_path / "config/restrat.yaml")]) == 0
     assert "OK (4 themes" in capsys.readouterr().out
+
+
+def test_check_warns_of_page_titles_longer_than_confluence_allows(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prefix plus page name over 255 characters: a warning naming the fields to shorten, for
+    exactly the titles that are too long (cadence pages counted with their period)."""
+    path = config_dir / "config" / "restrat.yaml"
+    prefix = "p" * 235
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('title_prefix: ""', f'title_prefix: "{prefix}"'), encoding="utf-8")
+    assert main(["check", "--offline", "--config", str(path)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "warning:" in line]
+    titles = {
+        "Portfolio overview": "confluence.title_prefix",
+        "Theme: Grow revenue": "confluence.title_prefix or themes[0].name",
+        "Theme: Platform reliability": "confluence.title_prefix or themes[1].name",
+        "Theme: Customer experience": "confluence.title_prefix or themes[2].name",
+        "Theme: Regulatory compliance": "confluence.title_prefix or themes[3].name",
+        "Weekly telemetry": "confluence.title_prefix",
+        "Monthly portfolio sync": "confluence.title_prefix",
+        "Quarterly strategy review": "confluence.title_prefix",
+        "Weekly telemetry 2026-W47": "confluence.title_prefix",
+        "Monthly portfolio sync 2026-11": "confluence.title_prefix",
+        "Quarterly strategy review 2026-Q4": "confluence.title_prefix",
+    }
+    expected = [
+        f"warning: the title of the page {name!r} is {len(prefix + name)} characters long with "
+        f"the prefix, and Confluence allows 255: shorten {fields}"
+        for name, fields in titles.items()
+        if len(prefix + name) > 255
+    ]
+    assert warnings == expected
+    assert len(expected) == 8  # all but the overview (253), weekly parent (251), growth (254)
 
 
 def test_init_refuses_to_overwrite_and_writes_nothing(

@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from restrat_sync.config import (
-    UNALIGNED,
-    load_config,
-    quarter_of,
-    strip_jql_comments,
-)
+from restrat_sync.config import UNALIGNED, load_config, quarter_of
 from restrat_sync.errors import ConfigError
+from restrat_sync.jql_files import strip_jql_comments
 
 
 def replace(path: Path, old: str, new: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from restrat_sync.errors import ConfigError
-from restrat_sync.settings import confluence_credentials, load_settings
+from restrat_sync.settings import confluence_credentials, jira_credentials, load_settings
 
 
 def test_defaults_put_the_cache_in_the_data_dir() -> None:
@@ -43,6 +43,14 @@ def test_confluence_borrows_jira_credentials_when_unset() -> None:
     credentials = confluence_credentials(settings)
     assert credentials.user == "a@x"
     assert credentials.token is not None
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\n"])
+def test_a_blank_token_or_user_is_unset(blank: str) -> None:
+    """An empty variable sets nothing, so a refusal can say the token is not set."""
+    settings = load_settings({"RESTRAT_JIRA_USER": blank, "RESTRAT_JIRA_TOKEN": blank})
+    assert (settings.jira_user, settings.jira_token) == (None, None)
+    assert jira_credentials(settings).unset_token("Jira") is not None
 
 
 def test_missing_secrets_dir_is_a_config_error() -> None:

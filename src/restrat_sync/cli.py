@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 other error, 2 config error, 3 connection or credentials.",
     )
     parser.add_argument("--version", action="version", version=f"restrat-sync {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    _add_verbose(parser, False)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_init(commands)
     _add_check(commands)
@@ -64,7 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schedule(commands)
     _add_demo(commands)
     _add_sandbox(commands)
+    _accept_verbose_after_commands(commands)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log debug detail"
+    )
+
+
+def _accept_verbose_after_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """``restrat-sync sync -v`` works like ``restrat-sync -v sync``, at every level. The
+    commands' flag has no default, so leaving it out after the command keeps the one given
+    before it."""
+    for command in commands.choices.values():
+        _add_verbose(command, argparse.SUPPRESS)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_verbose_after_commands(action)
 
 
 def _log_format(args: argparse.Namespace) -> LogFormat:
@@ -116,31 +136,41 @@ def _run_init(args: argparse.Namespace) -> int:
 def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
         "check",
-        help="validate config/ and jql/, and the connection to Jira and Confluence",
+        help="validate config/ and jql/, Jira, Confluence and the cache database",
         description="Validate the config offline (targets, flow states, JQL files, cron, time "
-        "zone). When RESTRAT_JIRA_URL (or jira.url) is set, also check the connection and "
-        "credentials, detect the Jira flavour, have Jira validate every JQL file and count its "
-        "matches, discover the story points / Epic Link / Parent Link fields, and list statuses "
-        "with no explicit flow-state mapping. Likewise the Confluence space, when its URL is set.",
+        "zone, page title lengths). Then check the connection and credentials, detect the "
+        "Jira flavour, have Jira validate every JQL file (errors at the file's line and "
+        "column) and count its matches, discover the story points / Epic Link / Parent Link "
+        "fields, list statuses with no explicit flow-state mapping, look for the Confluence "
+        "space, and read the cache database's schema revision. RESTRAT_JIRA_URL and "
+        "RESTRAT_CONFLUENCE_URL (or jira.url and confluence.url) must be set; --offline checks "
+        "the config alone. docs/config.md lists every message.",
     )
     _add_config_option(check)
-    check.add_argument("--offline", action="store_true", help="do not contact Jira or Confluence")
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="check the config alone: do not contact Jira, Confluence or the database",
+    )
     check.set_defaults(func=_run_check)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from restrat_sync.check import CheckReport, format_report, run_check
+    from restrat_sync.check import check_offline, format_report, run_check
     from restrat_sync.config import load_config
+    from restrat_sync.errors import ConfigError
     from restrat_sync.http import create_session
     from restrat_sync.settings import load_settings
 
     settings = load_settings()
     loaded = load_config(args.config or settings.config)
     if args.offline:
-        report = CheckReport(config=loaded)
+        report = check_offline(loaded)
     else:
         report = run_check(loaded, settings, create_session(INTERACTIVE_POLICY))
     print("\n".join(format_report(report)))
+    if report.problems:
+        raise ConfigError(report.problems)
     return 0
 
 

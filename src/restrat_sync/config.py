@@ -1,8 +1,9 @@
 """The typed config that admins edit: ``config/restrat.yaml`` plus one JQL file per mapping.
 
-``load_config`` reads the YAML, validates it with pydantic and reads every JQL file. Every
-problem is reported at once, each naming the file, the field path and, where the YAML parser
-knows it, the line, e.g.::
+``load_config`` reads the YAML, validates it with pydantic and reads every JQL file
+(``jql_files``: comments dropped, whitespace folded outside quotes). Every problem is reported
+at once, each naming the file, the field path and, where the YAML parser knows it, the line,
+e.g.::
 
     config/restrat.yaml:41: themes[2].target: targets sum to 0.95 in 2026-Q4, not 1
 
@@ -33,6 +34,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from restrat_sync.errors import ConfigError
+from restrat_sync.jql_files import JqlFile, read_jql_file
 
 FlowState = Literal["new", "active", "waiting", "done", "cancelled"]
 FlowCategory = Literal["feature", "defect", "risk", "debt"]
@@ -486,14 +488,6 @@ YamlPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
-class JqlFile:
-    name: str  # as written in the config, relative to jql_dir
-    path: Path
-    query: str  # comments removed, whitespace folded
-    used_by: str  # the field path that names it, e.g. "themes[0].jql"
-
-
-@dataclass(frozen=True)
 class Mapping:
     """One JQL mapping whose membership is tracked: a theme, a key result or the sync scope."""
 
@@ -544,42 +538,6 @@ def load_config(path: Path) -> LoadedConfig:
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(path=path, config=config, jql=files)
-
-
-def read_jql_file(jql_dir: Path, name: str, used_by: str) -> JqlFile:
-    path = jql_dir / name
-    if Path(name).is_absolute() or ".." in Path(name).parts:
-        raise ConfigError([f"{name!r} must be a file name inside {jql_dir}"])
-    if not path.is_file():
-        raise ConfigError([f"JQL file {path} does not exist"])
-    query = strip_jql_comments(path.read_text(encoding="utf-8"))
-    if not query:
-        raise ConfigError([f"JQL file {path} holds no query (only comments or blank lines)"])
-    return JqlFile(name=name, path=path, query=query, used_by=used_by)
-
-
-def strip_jql_comments(text: str) -> str:
-    """Drop ``--`` comments (outside quoted strings) and fold whitespace into single spaces."""
-    out: list[str] = []
-    quote: str | None = None
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if char == "\\" and index + 1 < len(text):
-                out.append(text[index : index + 2])
-                index += 2
-                continue
-            quote = None if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif text.startswith("--", index):
-            end = text.find("\n", index)
-            index = len(text) if end < 0 else end
-            continue
-        out.append(char)
-        index += 1
-    return " ".join("".join(out).split())
 
 
 def format_path(field_path: YamlPath) -> str:

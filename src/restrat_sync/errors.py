@@ -5,8 +5,8 @@
     RestratError                 exit 1: anything else that restrat-sync understands
     ├── ConfigError              exit 2: config/, jql/ or environment settings are invalid
     │   └── JqlRejected          exit 2: Jira refused a JQL file
-    └── ConnectionProblem        exit 3: Jira or Confluence unreachable, or credentials refused
-        └── CredentialsRejected  exit 3: 401/403 from Jira or Confluence
+    └── ConnectionProblem        exit 3: Jira or Confluence unreachable, or not at that URL
+        └── CredentialsRejected  exit 3: 401/403 from Jira or Confluence, or no token set
 
 A user never sees a traceback for these: ``cli.main`` prints ``str(error)`` and exits with
 ``error.exit_code``.

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     ready_max_age_minutes: float = Field(default=60, gt=0)  # /readyz: last good sync this young
     log_format: Literal["text", "json"] = "text"
 
+    @field_validator(
+        "jira_user", "jira_token", "confluence_user", "confluence_token", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `RESTRAT_JIRA_TOKEN=` (or a secrets file holding only a newline) sets nothing: the
+        # admin hears that it is not set, not that Jira refused an empty token.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("jira_url", "confluence_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -61,9 +70,21 @@ class Credentials:
 
     user: str | None
     token: SecretStr | None
+    # Where the token comes from, for messages (a variable's name, not a secret).
+    token_setting: str = "RESTRAT_JIRA_TOKEN"  # noqa: S105
 
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, token={'set' if self.token else 'missing'})"
+
+    def unset_token(self, service: str) -> str | None:
+        """What to say when ``service`` refuses a request sent without a token (a 401 would
+        only puzzle); None when a token is set, since then the token itself was refused."""
+        if self.token is not None:
+            return None
+        return (
+            f"{self.token_setting} is not set: {service} needs a token to sign in (an API "
+            "token on Cloud, a personal access token on Data Center)"
+        )
 
     def library_auth(self) -> dict[str, Any]:
         """Keyword arguments for atlassian-python-api's constructors."""
@@ -106,11 +127,17 @@ def _secrets_dir(env: Mapping[str, str]) -> Path | None:
 
 
 def jira_credentials(settings: Settings) -> Credentials:
-    return Credentials(settings.jira_user, settings.jira_token)
+    return Credentials(settings.jira_user, settings.jira_token, "RESTRAT_JIRA_TOKEN")
 
 
 def confluence_credentials(settings: Settings) -> Credentials:
     """Confluence credentials, defaulting to Jira's (one Atlassian account serves both)."""
     if settings.confluence_token is not None:
-        return Credentials(settings.confluence_user, settings.confluence_token)
-    return Credentials(settings.confluence_user or settings.jira_user, settings.jira_token)
+        return Credentials(
+            settings.confluence_user, settings.confluence_token, "RESTRAT_CONFLUENCE_TOKEN"
+        )
+    return Credentials(
+        settings.confluence_user or settings.jira_user,
+        settings.jira_token,
+        "RESTRAT_CONFLUENCE_TOKEN (or RESTRAT_JIRA_TOKEN, its default)",
+    )

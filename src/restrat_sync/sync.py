@@ -6,14 +6,15 @@ until the hierarchy is closed).
 
 - **Membership**: each theme and key-result JQL is listed key-only at every sync, and the cache
   keeps when each key joined and left.
-- **Full sync** (``--full``, or a mapping never synced): every issue is fetched once, with its
+- **Full sync** (``--full``, or an empty cache): every issue is fetched once, with its
   fields and its complete changelog, in ``key in (...)`` chunks or straight from the scope query.
   Issues that no listing returns any more are reconciled: marked deleted when Jira no longer
   has them, out of scope otherwise.
 - **Incremental sync**: mappings that share a watermark share one query,
   ``(m1) OR (m2) ... AND updated >= <watermark - overlap> ORDER BY updated ASC, key ASC``, with
   the watermark in epoch milliseconds (JQL would read a wall-clock date in the Jira user's time
-  zone). Descendants outside the scope are found by chunked parent queries.
+  zone); a mapping without a watermark yet (new in the config) is fetched whole by its query.
+  Descendants outside the scope are found by chunked parent queries.
 
 Crash safety: every page is written in one transaction together with the watermark it
 justifies, and upserts are idempotent, so a killed sync that is run again converges to the cache
@@ -33,7 +34,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -100,10 +101,12 @@ class SyncSummary:
     requests: dict[str, int]
     retries: dict[str, int]
     seconds: float
+    full_reason: str | None = None  # why a full sync ran although none was asked for
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "full": self.full,
+            "full_reason": self.full_reason,
             "reconciled": self.reconciled,
             **asdict(self.counts),
             "requests_total": sum(self.requests.values()),
@@ -173,6 +176,13 @@ class Syncer:
 
     def run(self, options: SyncOptions | None = None) -> SyncSummary:
         options = options or SyncOptions()
+        full_reason = None
+        if not options.full and self.cache.is_empty():
+            # Every mapping would be fetched whole anyway; a full sync also reconciles and
+            # stores the status catalogue, and says what it is doing.
+            full_reason = "the cache is empty"
+            log.info("the cache is empty: doing a full sync")
+            options = replace(options, full=True)
         started = time.monotonic()
         self.counts = SyncCounts()
         stats = self.gateway.stats
@@ -192,6 +202,7 @@ class Syncer:
             requests=_delta(stats.requests, requests_before),
             retries=_delta(stats.retries, retries_before),
             seconds=time.monotonic() - started,
+            full_reason=full_reason,
         )
 
     def _cycle(self, options: SyncOptions) -> bool:
@@ -641,9 +652,11 @@ def options_for(loaded: LoadedConfig, full: bool) -> SyncOptions:
 
 def format_summary(summary: SyncSummary) -> list[str]:
     c = summary.counts
-    kind = "full" if summary.full else "incremental"
+    kind = "full sync" if summary.full else "incremental sync"
+    if summary.full_reason:
+        kind += f" ({summary.full_reason})"
     lines = [
-        f"{kind} sync finished in {summary.seconds:.1f} s"
+        f"{kind} finished in {summary.seconds:.1f} s"
         + (" (with reconciliation)" if summary.reconciled else ""),
         f"  issues: {c.issues_new} new, {c.issues_updated} updated, {c.issues_unchanged} "
         f"unchanged, {c.issues_deleted} deleted, {c.issues_out_of_scope} out of scope",

@@ -18,7 +18,7 @@ from restrat_sync.confluence import (
     VersionConflict,
     connect_confluence,
 )
-from restrat_sync.errors import ConnectionProblem, CredentialsRejected
+from restrat_sync.errors import ConfigError, ConnectionProblem, CredentialsRejected
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.settings import Credentials
 
@@ -285,3 +285,79 @@ def test_secrets_never_reach_errors_or_logs(caplog: pytest.LogCaptureFixture) ->
         assert TOKEN not in text  # ...and is nowhere else
         assert "Authorization" not in text
         assert "Basic " not in text
+
+
+# --- is it Confluence at all? ---------------------------------------------------------------------
+
+
+@responses.activate
+def test_a_missing_space_is_none_when_confluence_says_so() -> None:
+    """404 for the space, while the server lists spaces like Confluence: the space is missing."""
+    responses.get(f"{DC}/rest/api/space/NOPE", status=404, json=error(404, "No space with key"))
+    responses.get(f"{DC}/rest/api/space", json={"results": [], "start": 0, "limit": 1, "size": 0})
+    assert gateway(DC).space("NOPE") is None
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("base", "suggested"),
+    [
+        ("https://intranet.example.com", "try https://intranet.example.com/wiki"),
+        ("https://intranet.example.com/wiki", "the address you open Confluence at"),
+    ],
+)
+def test_a_server_that_is_not_confluence_is_a_connection_problem(base: str, suggested: str) -> None:
+    """A 404 from something that does not list spaces (Jira, a web server) means the base URL is
+    wrong: say so, and suggest /wiki where it is missing."""
+    jira_404 = {"message": "HTTP 404 Not Found", "status-code": 404, "sub-code": -1}
+    responses.get(f"{base}/rest/api/space/PORT", status=404, json=jira_404)
+    responses.get(f"{base}/rest/api/space", status=404, body="<html>Not Found</html>")
+    with pytest.raises(ConnectionProblem) as caught:
+        gateway(base).space("PORT")
+    assert f"{base} does not answer like Confluence (404 to GET rest/api/space/PORT)" in str(
+        caught.value
+    )
+    assert "RESTRAT_CONFLUENCE_URL" in str(caught.value)
+    assert suggested in str(caught.value)
+
+
+@responses.activate
+def test_a_web_page_instead_of_a_space_is_not_confluence() -> None:
+    """200 with HTML (a portal, a login page) is no space either."""
+    responses.get(f"{DC}/rest/api/space/PORT", body="<html>Welcome</html>")
+    with pytest.raises(ConnectionProblem, match=r"does not answer like Confluence.*try .*/wiki"):
+        gateway(DC).space("PORT")
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://acme.atlassian.net",
+        "https://ACME.atlassian.net/",
+        "https://acme.atlassian.net/confluence",
+    ],
+)
+def test_a_cloud_url_without_wiki_is_refused_before_any_request(base: str) -> None:
+    """Confluence Cloud always lives under /wiki: the URL to use is named, and nothing is sent
+    (responses is not active, so a request would reach the network and fail differently)."""
+    with pytest.raises(ConfigError) as caught:
+        connect_confluence(base, CREDS, create_session(FAST))
+    assert "Confluence Cloud lives under /wiki: set it to https://" in str(caught.value)
+    assert str(caught.value).lower().endswith("acme.atlassian.net/wiki")
+
+
+@responses.activate
+def test_an_unset_token_is_named_instead_of_the_401() -> None:
+    """Without any token Confluence refuses the anonymous request; the message says which
+    setting is missing, not the status."""
+    responses.get(f"{CLOUD}/rest/api/space/PORT", status=401, json=error(401, "auth needed"))
+    anonymous = Credentials(
+        "admin@example.com", None, "RESTRAT_CONFLUENCE_TOKEN (or RESTRAT_JIRA_TOKEN, its default)"
+    )
+    with pytest.raises(CredentialsRejected) as caught:
+        connect_confluence(CLOUD, anonymous, create_session(FAST)).space("PORT")
+    message = str(caught.value)
+    assert message.startswith(
+        "RESTRAT_CONFLUENCE_TOKEN (or RESTRAT_JIRA_TOKEN, its default) is not set"
+    )
+    assert "401" not in message

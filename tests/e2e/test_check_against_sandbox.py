@@ -14,7 +14,7 @@ from restrat_sync.errors import CredentialsRejected, JqlRejected
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.sandbox import SandboxServer
 from restrat_sync.sandbox.jql import JqlContext, search
-from tests.e2e.conftest import settings_for
+from tests.e2e.conftest import point_at, settings_for
 
 FAST = RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.01)
 
@@ -79,6 +79,29 @@ def test_check_names_every_jql_file_jira_rejects(sandbox: SandboxServer, config_
     assert any("kr-gdpr-open.jql" in p and "nosuchfield" in p for p in problems)
 
 
+def test_jira_error_positions_point_into_the_jql_file(
+    sandbox: SandboxServer, config_dir: Path
+) -> None:
+    """Jira positions its syntax error in the one-line query it received (Cloud's jql/parse and
+    Data Center's search alike); check reports the file's own line and column."""
+    scope = config_dir / "jql" / "scope.jql"
+    scope.write_text(
+        "-- every delivery project\n"
+        "-- (the portfolio board keeps this list)\n"
+        "project in (PAY, MOB)\n"
+        "   AND status = = Done   -- the second '=' is the mistake\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(config_dir / "config" / "restrat.yaml")
+    assert loaded.jql["scope.jql"].query == "project in (PAY, MOB) AND status = = Done"
+    with pytest.raises(JqlRejected) as caught:
+        run_check(loaded, settings_for(sandbox, config_dir), create_session(FAST))
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{scope.resolve()}:4:17: Jira rejects this JQL (sync.scope_jql): ")
+    assert "got '='" in problem
+    assert "(line 1, character" not in problem
+
+
 def test_wrong_token_is_a_credentials_error(sandbox: SandboxServer, config_dir: Path) -> None:
     """The sandbox answers 401 like Jira; check says which settings to fix."""
     loaded = load_config(config_dir / "config" / "restrat.yaml")
@@ -94,16 +117,11 @@ def test_check_command_exits_0_against_the_sandbox(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`restrat-sync check` with the README's environment variables succeeds."""
-    options = sandbox.state.options
-    monkeypatch.setenv("RESTRAT_CONFIG", str(config_dir / "config" / "restrat.yaml"))
-    monkeypatch.setenv("RESTRAT_JIRA_URL", sandbox.url)
-    monkeypatch.setenv("RESTRAT_JIRA_USER", options.user)
-    monkeypatch.setenv("RESTRAT_JIRA_TOKEN", options.token)
-    monkeypatch.setenv("RESTRAT_CONFLUENCE_URL", f"{sandbox.url}/wiki")
+    point_at(sandbox, config_dir, monkeypatch)
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert f"{sandbox.state.flavor}" in out
-    assert options.token not in out
+    assert sandbox.state.options.token not in out
 
 
 @pytest.mark.parametrize("flavor", ["cloud", "datacenter"])

@@ -36,7 +36,25 @@ def test_sync_json_summary(
     assert first["requests"]["POST /rest/api/3/search/jql"] > 0
     assert first["seconds"] > 0
     assert (second["issues_new"], second["issues_updated"]) == (0, 0)
+    assert (first["full"], first["full_reason"]) == (True, "the cache is empty")
+    assert (second["full"], second["full_reason"]) == (False, None)
     assert server.state.options.token not in json.dumps(first)
+
+
+def test_sync_into_an_empty_cache_says_it_does_a_full_sync(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --full, the first sync says why it fetches everything; the next is incremental."""
+    with create_sandbox(SandboxOptions(port=0), "small", NOW) as server:
+        point_at(server, config_dir, monkeypatch)
+        assert main(["sync"]) == 0
+        first = capsys.readouterr()
+        assert main(["sync"]) == 0
+        second = capsys.readouterr()
+    assert "the cache is empty: doing a full sync" in first.err
+    assert first.out.startswith("full sync (the cache is empty) finished in ")
+    assert "the cache is empty" not in second.err + second.out
+    assert second.out.startswith("incremental sync finished in ")
 
 
 def test_failed_sync_exits_non_zero_with_a_clear_message(

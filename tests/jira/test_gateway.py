@@ -139,6 +139,45 @@ def test_refused_credentials_raise_credentials_rejected(status: int) -> None:
 
 
 @responses.activate
+@pytest.mark.parametrize("user", ["admin@example.com", None])
+def test_an_unset_token_is_named_instead_of_the_401(user: str | None) -> None:
+    """Without a token Jira refuses the anonymous request: say which setting is missing."""
+    responses.get(f"{BASE}/rest/api/2/serverInfo", json={"deploymentType": "Cloud"})
+    responses.get(f"{BASE}/rest/api/2/myself", status=401, json={"errorMessages": ["no"]})
+    gw = connect_jira(BASE, Credentials(user, None), create_session(FAST))
+    with pytest.raises(CredentialsRejected) as caught:
+        gw.myself()
+    assert str(caught.value).startswith("RESTRAT_JIRA_TOKEN is not set: Jira needs a token")
+    assert "401" not in str(caught.value)
+    assert "Authorization" not in responses.calls[1].request.headers
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ({"status": 404, "json": {"message": "HTTP 404 Not Found", "status-code": 404}}, 404),
+        ({"status": 404, "body": "<html>Not here</html>"}, 404),
+        ({"status": 200, "body": "<html>Welcome to the intranet</html>"}, 200),
+    ],
+)
+def test_a_base_url_that_is_not_jiras_says_what_to_check(
+    answer: dict[str, Any], status: int
+) -> None:
+    """serverInfo answered 404, or not as JSON: the URL is wrong, a connection problem that
+    names the setting and what it should look like."""
+    responses.get(f"{BASE}/wiki/rest/api/2/serverInfo", **answer)
+    with pytest.raises(ConnectionProblem) as caught:
+        connect_jira(f"{BASE}/wiki", CREDS, create_session(FAST))
+    message = str(caught.value)
+    assert message.startswith(
+        f"{BASE}/wiki does not answer like Jira ({status} to GET rest/api/2/serverInfo): "
+        "check RESTRAT_JIRA_URL"
+    )
+    assert "https://acme.atlassian.net on Cloud" in message
+
+
+@responses.activate
 def test_unreachable_jira_raises_connection_problem_without_secrets() -> None:
     """A connection error names Jira's URL and never the credentials."""
     responses.get(f"{BASE}/rest/api/2/serverInfo", body=requests.ConnectionError("boom tok"))

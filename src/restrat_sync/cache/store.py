@@ -340,6 +340,13 @@ class Cache:
         with self._reading() as session:
             return _open_members(session, mapping_key)
 
+    def is_empty(self) -> bool:
+        """Nothing was ever synced into this cache: no issue, no watermark."""
+        with self._reading() as session:
+            issue = session.scalars(select(Issue.id).limit(1)).first()
+            mark = session.scalars(select(SyncState.key).limit(1)).first()
+            return issue is None and mark is None
+
     def last_run(self) -> SyncRunInfo | None:
         """The most recently started sync run."""
         with self._reading() as session:

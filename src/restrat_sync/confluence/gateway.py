@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from atlassian import Confluence
 
-from restrat_sync.errors import ConnectionProblem, CredentialsRejected, RestratError
+from restrat_sync.errors import ConfigError, ConnectionProblem, CredentialsRejected, RestratError
 from restrat_sync.http import RetryingSession
 from restrat_sync.settings import Credentials
 
@@ -54,19 +55,36 @@ class RemotePage:
 
 
 class ConfluenceGateway:
-    def __init__(self, url: str, client: Confluence) -> None:
+    def __init__(self, url: str, client: Confluence, unset_token: str | None = None) -> None:
         self.url = url
         self.client = client
+        self.unset_token = unset_token  # what to say on a refusal when no token is set
         # Requests sent through this gateway (not counting the HTTP layer's 429/503 retries).
         self.reads = 0
         self.writes = 0
 
     def space(self, key: str) -> dict[str, Any] | None:
-        """The space, or None when it does not exist (or is not visible to this user)."""
+        """The space, or None when it does not exist (or is not visible to this user).
+
+        A 404 is only "no such space" when the server is Confluence; whatever else answers
+        (Jira, a web server, a base URL without ``/wiki``) raises ConnectionProblem with the
+        URL to check."""
+        where = f"GET rest/api/space/{key}"
         response = self._request("GET", f"rest/api/space/{key}")
         if response.status_code == 404:
-            return None
-        return dict(_answer(response, f"GET space {key}"))
+            if self._answers_like_confluence():
+                return None
+            raise ConnectionProblem(not_confluence(self.url, f"404 to {where}"))
+        answer = _json_of(_answer_checked(response, where))
+        if not isinstance(answer, dict) or "key" not in answer:
+            raise ConnectionProblem(not_confluence(self.url, f"{where} is not a space"))
+        return answer
+
+    def _answers_like_confluence(self) -> bool:
+        """Whether the server lists spaces the way Confluence does: ``{"results": [...]}``."""
+        response = self._request("GET", "rest/api/space", params={"limit": 1})
+        answer = _json_of(response) if response.status_code == 200 else None
+        return isinstance(answer, dict) and isinstance(answer.get("results"), list)
 
     def space_home_id(self, key: str) -> str:
         """The id of the space's home page."""
@@ -167,11 +185,14 @@ class ConfluenceGateway:
         else:
             self.reads += 1
         try:
-            return self.client.request(method, path, advanced_mode=True, **kwargs)
+            response = self.client.request(method, path, advanced_mode=True, **kwargs)
         except requests.RequestException as exc:
             raise ConnectionProblem(
                 f"Confluence at {self.url} is unreachable: {type(exc).__name__}"
             ) from None
+        if response.status_code in (401, 403) and self.unset_token:
+            raise CredentialsRejected(self.unset_token)
+        return response
 
 
 def _expand(property_key: str) -> str:
@@ -243,7 +264,8 @@ def _confluence_message(response: requests.Response) -> str:
     return f": {message}"
 
 
-def _answer(response: requests.Response, where: str) -> Any:
+def _answer_checked(response: requests.Response, where: str) -> requests.Response:
+    """``response`` when it is a success; otherwise the matching exception."""
     if response.status_code in (401, 403):
         raise CredentialsRejected(
             f"Confluence refused the credentials ({response.status_code} to {where}); check "
@@ -251,12 +273,54 @@ def _answer(response: requests.Response, where: str) -> Any:
         )
     if response.status_code >= 400:
         raise RestratError(f"Confluence answered {response.status_code} to {where}")
-    return response.json()
+    return response
+
+
+def _json_of(response: requests.Response) -> Any:
+    """The JSON body, or None when there is none (an HTML page, say)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def not_confluence(url: str, what: str) -> str:
+    """The message for a base URL at which no Confluence answers, with the likely fix."""
+    fix = (
+        "it is the address Confluence's pages are under: https://acme.atlassian.net/wiki on "
+        "Cloud, the address you open Confluence at on Data Center"
+    )
+    if not urlsplit(url).path.rstrip("/").endswith("/wiki"):
+        fix = f"is /wiki missing? Cloud serves Confluence under /wiki: try {url.rstrip('/')}/wiki"
+    return (
+        f"{url} does not answer like Confluence ({what}): check RESTRAT_CONFLUENCE_URL (or "
+        f"confluence.url); {fix}"
+    )
+
+
+def cloud_url_without_wiki(url: str) -> str | None:
+    """The Confluence URL to use instead of ``url``: a Confluence Cloud site
+    (``*.atlassian.net``) always lives under ``/wiki``. None when ``url`` is fine."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host.endswith(".atlassian.net") or parts.path.rstrip("/").endswith("/wiki"):
+        return None
+    return f"{parts.scheme}://{parts.netloc}/wiki"
 
 
 def connect_confluence(
     url: str, credentials: Credentials, session: RetryingSession
 ) -> ConfluenceGateway:
+    """A gateway for the Confluence at ``url``; a Cloud URL without ``/wiki`` is a ConfigError
+    naming the URL to use."""
+    wiki = cloud_url_without_wiki(url)
+    if wiki is not None:
+        raise ConfigError(
+            [
+                f"RESTRAT_CONFLUENCE_URL (or confluence.url) is {url}, but Confluence Cloud "
+                f"lives under /wiki: set it to {wiki}"
+            ]
+        )
     # v1 methods need cloud=False even on Cloud; the library's own retries stay off.
     client = Confluence(  # type: ignore[no-untyped-call]
         url=url,
@@ -266,4 +330,4 @@ def connect_confluence(
         retry_with_header=False,
         **credentials.library_auth(),
     )
-    return ConfluenceGateway(url, client)
+    return ConfluenceGateway(url, client, credentials.unset_token("Confluence"))

@@ -49,10 +49,13 @@ class IssuePage:
 class JiraGateway:
     """One Jira site in one flavour."""
 
-    def __init__(self, url: str, flavor: JiraFlavor, client: Jira) -> None:
+    def __init__(
+        self, url: str, flavor: JiraFlavor, client: Jira, unset_token: str | None = None
+    ) -> None:
         self.url = url
         self.flavor = flavor
         self.client = client
+        self.unset_token = unset_token  # what to say on a refusal when no token is set
         self._bulk_changelog = flavor == "cloud"  # until the site says it has no bulk fetch
         self._own_stats = RequestStats()
         self._changelog_calls = 0  # requests sent to complete changelogs, failed ones included
@@ -73,7 +76,17 @@ class JiraGateway:
         return session
 
     def server_info(self) -> dict[str, Any]:
-        return dict(self._get("rest/api/2/serverInfo"))
+        """``GET serverInfo``, the first request to a Jira: a 404 or an answer that is not
+        Jira's means the base URL is wrong (exit 3, with what to check)."""
+        try:
+            answer = self._get("rest/api/2/serverInfo")
+        except JiraAnswered as refused:
+            if refused.status != 404 and not refused.not_json:
+                raise
+            raise ConnectionProblem(_not_jira(self.url, refused.status)) from None
+        if not isinstance(answer, dict):
+            raise ConnectionProblem(_not_jira(self.url, 200))
+        return answer
 
     def myself(self) -> dict[str, Any]:
         return dict(self._get("rest/api/2/myself"))
@@ -300,15 +313,21 @@ class JiraGateway:
             response = self.client.request(method, path, advanced_mode=True, **kwargs)
         except requests.RequestException as exc:
             raise ConnectionProblem(f"Jira at {self.url} is unreachable: {_reason(exc)}") from None
+        if response.status_code in (401, 403) and self.unset_token:
+            raise CredentialsRejected(self.unset_token)
         return _answer(response, f"{method} {path}")
 
 
 class JiraAnswered(RestratError):
-    """Jira answered with an error status; ``messages`` are its errorMessages."""
+    """Jira answered with an error status, or with something other than JSON (``not_json``);
+    ``messages`` are its errorMessages."""
 
-    def __init__(self, status: int, where: str, messages: list[str]) -> None:
+    def __init__(
+        self, status: int, where: str, messages: list[str], not_json: bool = False
+    ) -> None:
         self.status = status
         self.messages = messages
+        self.not_json = not_json
         super().__init__(f"Jira answered {status} to {where}: {'; '.join(messages) or 'no detail'}")
 
 
@@ -320,7 +339,20 @@ def _answer(response: requests.Response, where: str) -> Any:
         )
     if response.status_code >= 400:
         raise JiraAnswered(response.status_code, where, _error_messages(response))
-    return response.json() if response.content else None
+    try:
+        return response.json() if response.content else None
+    except ValueError:  # a web page, say: whatever answered is not Jira's REST API
+        kind = response.headers.get("Content-Type", "no content type")
+        raise JiraAnswered(response.status_code, where, [f"not JSON ({kind})"], True) from None
+
+
+def _not_jira(url: str, status: int) -> str:
+    return (
+        f"{url} does not answer like Jira ({status} to GET rest/api/2/serverInfo): check "
+        "RESTRAT_JIRA_URL (or jira.url). It is the address you open Jira at, without /rest/... "
+        "or /browse/...: https://acme.atlassian.net on Cloud; on Data Center with its context "
+        "path, if any, such as https://jira.example.com/jira"
+    )
 
 
 def _error_messages(response: requests.Response) -> list[str]:
@@ -383,13 +415,15 @@ def connect_jira(
     url: str, credentials: Credentials, session: RetryingSession, flavor: str = "auto"
 ) -> JiraGateway:
     """A gateway for the Jira at ``url``; with flavor ``auto`` the server says which it is."""
+    unset_token = credentials.unset_token("Jira")
     if flavor == "auto":
-        probe = JiraGateway(url, "datacenter", _client(url, credentials, session, cloud=False))
+        client = _client(url, credentials, session, cloud=False)
+        probe = JiraGateway(url, "datacenter", client, unset_token)
         flavor = flavor_of(probe.server_info())
         log.debug("Jira at %s is %s", url, flavor)
     cloud = flavor == "cloud"
     chosen: JiraFlavor = "cloud" if cloud else "datacenter"
-    return JiraGateway(url, chosen, _client(url, credentials, session, cloud=cloud))
+    return JiraGateway(url, chosen, _client(url, credentials, session, cloud=cloud), unset_token)
 
 
 def _client(url: str, credentials: Credentials, session: RetryingSession, cloud: bool) -> Jira:

@@ -9,6 +9,8 @@ page, which it names as its parent.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from restrat_sync.config import Config
 from restrat_sync.errors import ConfigError, RestratError
@@ -134,16 +136,39 @@ def _require_snapshots(inputs: PageInputs, label: str) -> None:
         )
 
 
+def theme_page_names(themes: Sequence[tuple[str, str]]) -> list[str]:
+    """Theme page names for (key, name) pairs; a name two themes share gets the theme's key, so
+    titles stay unique."""
+    names = Counter(name for _, name in themes)
+    return [f"Theme: {name}" + (f" ({key})" if names[name] > 1 else "") for key, name in themes]
+
+
 def _themed(models: list[ThemeModel]) -> list[tuple[str, PageModel]]:
-    """Theme page names; a name two themes share gets the theme's key, so titles stay unique."""
-    names = Counter(model.theme.name for model in models)
-    return [
-        (
-            f"Theme: {m.theme.name}" + (f" ({m.theme.key})" if names[m.theme.name] > 1 else ""),
-            m,
-        )
-        for m in models
+    names = theme_page_names([(m.theme.key, m.theme.name) for m in models])
+    return list(zip(names, models, strict=True))
+
+
+class PageTitle(NamedTuple):
+    name: str  # the page's name, without the prefix
+    title: str  # prefix + name, as published
+    fields: str  # the config fields the title is made of
+
+
+def page_titles(config: Config) -> list[PageTitle]:
+    """Every title the pages of ``config`` get (a cadence page's with its period label, which
+    is always as long as the example's)."""
+    prefix = "confluence.title_prefix"
+    themes = [(theme.key, theme.name) for theme in config.themes]
+    named = [
+        (OVERVIEW_TITLE, prefix),
+        *(
+            (name, f"{prefix} or themes[{index}].name")
+            for index, name in enumerate(theme_page_names(themes))
+        ),
+        *((parent, prefix) for parent in PARENT_TITLES.values()),
+        *((cadence_page_name(c, _EXAMPLES[KINDS[c]]), prefix) for c in PARENT_TITLES),
     ]
+    return [PageTitle(name, page_title(config, name), fields) for name, fields in named]
 
 
 def _cadence_model(inputs: PageInputs, cadence: Cadence, period: Period) -> PageModel:
