@@ -3,7 +3,8 @@
 The sandbox runs in this process; each sync runs in a child process (the real CLI code path,
 `open_syncer`), so its peak RSS is its own. Prints, per flavour and dataset: seconds, issues per
 second, requests per 1,000 issues and peak RSS of a full sync (with 0 ms and 100 ms sandbox
-latency), then requests, seconds and peak RSS of a no-change incremental sync.
+latency), then requests, seconds and peak RSS of a no-change incremental sync. Beside each
+request count the product reports, the count the sandbox saw (`jira saw`): they must agree.
 
     .venv/bin/python benchmarks/sync_bench.py [--datasets medium,large] [--flavors cloud,datacenter]
 """
@@ -19,7 +20,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
+from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.starter import write_starter
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -43,13 +44,19 @@ print(json.dumps(summary))
 """
 
 
-def run_sync(env: dict[str, str], mode: str) -> dict[str, float]:
+def run_sync(env: dict[str, str], mode: str, server: SandboxServer) -> dict[str, float]:
+    """One sync in a child process; its summary, with ``jira_saw``: the requests the sandbox
+    counted meanwhile."""
+    with server.state.stats_lock:
+        server.state.stats.clear()
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, mode], env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise SystemExit(f"sync failed:\n{done.stderr[-3000:]}")
     figures: dict[str, float] = json.loads(done.stdout)
+    with server.state.stats_lock:  # its 401/429/503 tallies are not requests of their own
+        figures["jira_saw"] = sum(n for label, n in server.state.stats.items() if " " in label)
     return figures
 
 
@@ -65,14 +72,16 @@ def scenario(flavor: str, dataset: str, latency_ms: float, workdir: Path) -> Non
             RESTRAT_JIRA_USER=options.user,
             RESTRAT_JIRA_TOKEN=options.token,
         )
-        full = run_sync(env, "full")
-        again = run_sync(env, "incremental")
+        full = run_sync(env, "full", server)
+        again = run_sync(env, "incremental", server)
     issues = full["issues_new"]
     print(
         f"{flavor:<10} {dataset:<7} {latency_ms:>5.0f} ms  full: {full['seconds']:>6.1f} s "
         f"{issues / full['seconds']:>6.0f} issues/s {issues:>7.0f} issues "
-        f"{1000 * full['requests_total'] / issues:>5.1f} req/1000 {full['peak_mb']:>5.0f} MB"
-        f" | no change: {again['requests_total']:>3.0f} requests {again['seconds']:>5.2f} s "
+        f"{1000 * full['requests_total'] / issues:>5.1f} req/1000 {full['peak_mb']:>5.0f} MB "
+        f"({full['requests_total']:.0f} requests, jira saw {full['jira_saw']:.0f})"
+        f" | no change: {again['requests_total']:>3.0f} requests "
+        f"(jira saw {again['jira_saw']:.0f}) {again['seconds']:>5.2f} s "
         f"{again['peak_mb']:>4.0f} MB, "
         f"changelog requests {sum(v for k, v in again['requests'].items() if 'changelog' in k)}"
     )

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from restrat_sync.health import HealthServer, WorkerTelemetry
+from restrat_sync.health import HealthServer, Readiness, WorkerTelemetry
 from restrat_sync.publish import Outcome, PageOutcome, PublishReport
 from restrat_sync.sync import SyncCounts, SyncSummary
 
@@ -140,6 +140,33 @@ def test_a_new_success_makes_the_worker_ready_again(
     ready, reason = telemetry.ready()
     assert ready
     assert "failed" not in reason
+
+
+def test_readiness_follows_the_probe_not_this_process(clock: FakeClock) -> None:
+    """With a probe (the worker reads the shared cache), a sync by another replica makes this
+    one ready, and the last-success gauge shows it; its own syncs do not count."""
+    shared: list[Readiness] = [Readiness(None)]
+    telemetry = WorkerTelemetry(timedelta(minutes=60), clock, probe=lambda: shared[0])
+    telemetry.sync_finished(a_sync())  # this process's own success: not what readiness reads
+    assert telemetry.ready() == (False, "not ready: no successful sync yet")
+    shared[0] = Readiness(START - timedelta(minutes=5))
+    ready, reason = telemetry.ready()
+    assert ready
+    assert reason == "ready: last successful sync 2025-03-03T08:55:00Z (5 min ago)"
+    text = telemetry.prometheus_text().decode()
+    assert sample(text, "restrat_sync_ready") == 1
+    expected = (START - timedelta(minutes=5)).timestamp()
+    assert sample(text, "restrat_sync_last_success_timestamp_seconds") == expected
+
+
+def test_a_process_that_cannot_work_is_not_ready(
+    server: HealthServer, telemetry: WorkerTelemetry
+) -> None:
+    """However young the last successful sync, a problem of the process (its scheduler
+    stopped, the cache not answering) makes /readyz 503 with that reason."""
+    telemetry.probe = lambda: Readiness(START, "the cache does not answer")
+    status, _, body = get(server, "/readyz")
+    assert (status, body) == (503, "not ready: the cache does not answer\n")
 
 
 def test_metrics_carry_the_counts_of_syncs_and_publishes(

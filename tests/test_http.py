@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 import requests
 import responses
 
+from restrat_sync.errors import ServiceDown, ShutdownRequested
 from restrat_sync.http import (
     RedactingFilter,
     RetryPolicy,
+    RunGuard,
     create_session,
     endpoint_of,
     may_retry,
@@ -20,6 +25,13 @@ from restrat_sync.http import (
 
 FAST = RetryPolicy(max_attempts=4, max_total_seconds=5, initial_wait=0.01, max_wait=0.02)
 URL = "https://jira.example.com/rest/api/3/search/jql"
+WIKI = "https://jira.example.com/wiki/rest/api/content"
+# Waits long enough that a test which did not wake early would notice.
+SLOW = RetryPolicy(max_attempts=2, max_total_seconds=60, initial_wait=10, max_wait=10)
+# Waits of exactly 0.4 s (no jitter), many attempts: the run's budget is what stops them.
+STEADY = RetryPolicy(
+    max_attempts=10, max_total_seconds=60, initial_wait=0.4, max_wait=0.4, jitter=0
+)
 
 
 @responses.activate
@@ -148,3 +160,99 @@ def test_session_remembers_the_servers_clock_from_the_date_header() -> None:
     assert session.last_server_time is None
     session.get(URL)
     assert session.last_server_time == datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
+
+
+def stopped_after(seconds: float) -> RunGuard:
+    """A guard whose stop event is set ``seconds`` from now, as a signal handler would."""
+    guard = RunGuard()
+    timer = threading.Timer(seconds, guard.stop.set)
+    timer.daemon = True
+    timer.start()
+    return guard
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [(503, {}), (429, {"Retry-After": "30"})],
+    ids=["backoff", "retry-after"],
+)
+def test_a_retry_wait_wakes_when_the_worker_stops(status: int, headers: dict[str, str]) -> None:
+    """Set during a backoff or a Retry-After wait, the stop event ends the wait at once with
+    ShutdownRequested; no retry is sent."""
+    responses.get(URL, status=status, headers=headers)
+    session = create_session(SLOW, guard=stopped_after(0.2), service="Jira")
+    started = time.monotonic()
+    with pytest.raises(ShutdownRequested):
+        session.get(URL)
+    assert time.monotonic() - started < 2
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_the_retry_budget_is_shared_by_every_request_of_a_run() -> None:
+    """Waits after failures spend one budget across sessions and services: once it cannot pay
+    for the next wait, requests are not retried and the caller gets the real answer."""
+    responses.get(URL, status=503)
+    responses.get(WIKI, status=502)
+    guard = RunGuard(retry_budget=1.0)
+    jira = create_session(STEADY, guard=guard, service="Jira")
+    confluence = create_session(STEADY, guard=guard, service="Confluence")
+    assert jira.get(URL).status_code == 503
+    assert len(responses.calls) == 3  # waits of 0.4 + 0.4 fit in 1.0; a third would not
+    assert guard.spent == pytest.approx(0.8)
+    assert confluence.get(WIKI).status_code == 502
+    assert len(responses.calls) == 4  # nothing left for even one wait: sent once
+
+
+@responses.activate
+def test_rate_limit_waits_spend_no_budget() -> None:
+    """A 429 means the service is up and pacing us: its Retry-After wait is made even with no
+    budget at all, and the service is not marked unreachable."""
+    responses.get(URL, status=429, headers={"Retry-After": "1"})
+    responses.get(URL, json={"issues": []})
+    guard = RunGuard(retry_budget=0)
+    session = create_session(FAST, guard=guard, service="Jira")
+    assert session.get(URL).json() == {"issues": []}
+    assert guard.spent == 0
+    assert guard.down("Jira") is None
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("answer", "cause"),
+    [
+        ({"body": requests.ConnectionError("refused")}, "ConnectionError"),
+        ({"status": 503}, "HTTP 503"),
+    ],
+    ids=["connection-error", "5xx"],
+)
+def test_a_service_found_unreachable_is_not_asked_again_in_the_run(
+    answer: dict[str, object], cause: str
+) -> None:
+    """After its retries, a connection error or a 5xx marks the service down for the run: the
+    next request to it, from any session, raises ServiceDown naming the cause, unsent; the
+    other service is still asked, and the next run starts afresh."""
+    responses.get(URL, **answer)  # type: ignore[arg-type]
+    responses.get(WIKI, json={"results": []})
+    guard = RunGuard()
+    with contextlib.suppress(requests.ConnectionError):
+        create_session(FAST, guard=guard, service="Jira").get(URL)
+    sent = len(responses.calls)
+    assert sent == FAST.max_attempts
+    with pytest.raises(ServiceDown, match=rf"Jira is unreachable \({cause}, found earlier"):
+        create_session(FAST, guard=guard, service="Jira").get(URL)
+    assert len(responses.calls) == sent
+    assert create_session(FAST, guard=guard, service="Confluence").get(WIKI).status_code == 200
+    with contextlib.suppress(requests.ConnectionError):
+        create_session(FAST, guard=RunGuard(), service="Jira").get(URL)
+    assert len(responses.calls) == sent + 1 + FAST.max_attempts
+
+
+@responses.activate
+def test_an_exhausted_rate_limit_does_not_mark_the_service_down() -> None:
+    """A service that keeps answering 429 is busy, not unreachable."""
+    responses.get(URL, status=429, headers={"Retry-After": "0"})
+    guard = RunGuard()
+    assert create_session(FAST, guard=guard, service="Jira").get(URL).status_code == 429
+    assert guard.down("Jira") is None

@@ -1,3 +1,3 @@
-from restrat_sync.cli import main
+from restrat_sync.launch import main
 
 raise SystemExit(main())

@@ -17,6 +17,7 @@ from restrat_sync import __version__
 from restrat_sync.errors import RestratError
 from restrat_sync.http import RetryPolicy
 from restrat_sync.logs import LOG_FORMATS, LogFormat, configure_logging
+from restrat_sync.worker.signals import release_held_signals
 
 log = logging.getLogger("restrat_sync")
 
@@ -30,6 +31,8 @@ SYNC_POLICY = RetryPolicy()
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is not _run_run:  # only the worker takes over the signals held at start
+        release_held_signals()
     configure_logging(args.verbose, _log_format(args))
     try:
         code: int = args.func(args)
@@ -395,8 +398,13 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ".monthly and .quarterly, in the config's time zone. Config edits are picked up at the "
         "next job; an invalid edit keeps the last good config and shows on the overview page. "
         "Health: /healthz, /readyz and /metrics on RESTRAT_HEALTH_HOST:RESTRAT_HEALTH_PORT "
-        "(default 0.0.0.0:8080). With several replicas on one database each job runs once per "
-        "firing. SIGTERM or SIGINT stops it within 10 seconds, exit 0.",
+        "(default 0.0.0.0:8080); /readyz follows the shared cache's last successful sync. With "
+        "several replicas on one database each job runs once per firing. The jobs of one run "
+        "share a retry budget (schedule.retry_budget_seconds), and a service found unreachable "
+        "is not asked again in that run. SIGTERM or SIGINT stops it within 10 seconds, even "
+        "while it starts. Exit codes: 0 stopped by a signal (--once: no job failed); 1 a job "
+        "failed (--once) or another error; 2 an invalid config or setting, or the health port "
+        "already in use.",
     )
     run.add_argument(
         "--once",
@@ -414,23 +422,28 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_run(args: argparse.Namespace) -> int:
-    from sqlalchemy.engine import make_url
+    from restrat_sync.worker.signals import stop_on_signals
 
-    from restrat_sync.settings import load_settings
-    from restrat_sync.worker.process import run_worker
+    # Before anything slow (settings, config, opening and migrating the cache): a SIGTERM while
+    # the worker starts (or held since the program started) must stop it cleanly, not kill it.
+    with stop_on_signals() as stop:
+        from sqlalchemy.engine import make_url
 
-    settings = load_settings()
-    secrets = [
-        token.get_secret_value()
-        for token in (settings.jira_token, settings.confluence_token)
-        if token is not None
-    ]
-    if settings.database_url:  # a PostgreSQL password would show in connection errors
-        password = make_url(settings.database_url).password
-        secrets += [str(password)] if password else []
-    # Again, now that tokens from a secrets directory are known too.
-    configure_logging(args.verbose, args.log_format or settings.log_format, secrets)
-    return run_worker(settings, args.config or settings.config, once=args.once)
+        from restrat_sync.settings import load_settings
+        from restrat_sync.worker.process import run_worker
+
+        settings = load_settings()
+        secrets = [
+            token.get_secret_value()
+            for token in (settings.jira_token, settings.confluence_token)
+            if token is not None
+        ]
+        if settings.database_url:  # a PostgreSQL password would show in connection errors
+            password = make_url(settings.database_url).password
+            secrets += [str(password)] if password else []
+        # Again, now that tokens from a secrets directory are known too.
+        configure_logging(args.verbose, args.log_format or settings.log_format, secrets)
+        return run_worker(settings, args.config or settings.config, args.once, stop)
 
 
 def _add_schedule(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

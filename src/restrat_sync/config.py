@@ -194,6 +194,9 @@ class Schedule(Strict):
     # A firing the worker could not start on time (busy, asleep, restarting) still runs this
     # many seconds late; later than that it is skipped until the next firing.
     misfire_grace_seconds: int = Field(default=300, ge=1)
+    # Seconds of retry waiting after failures (5xx, connection errors) that one run of the
+    # worker may spend in all, across its requests and jobs; 0 retries nothing.
+    retry_budget_seconds: float = Field(default=60, ge=0)
 
     @field_validator("sync")
     @classmethod

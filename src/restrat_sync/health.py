@@ -4,8 +4,9 @@
 private Prometheus registry and decides readiness. ``HealthServer`` serves it over HTTP:
 
 - ``GET /healthz``: 200 ``ok`` while the process lives (the container's HEALTHCHECK);
-- ``GET /readyz``: 200 when the last successful sync is younger than the threshold, else 503,
-  with a one-line reason;
+- ``GET /readyz``: 200 when the last successful sync is younger than the threshold and the
+  process can work, else 503, with a one-line reason. The worker's ``probe`` reads the last
+  successful sync from the shared cache (by any replica); without one, it is this process's;
 - ``GET /metrics``: the Prometheus text exposition format (version 0.0.4);
 - anything else: 404.
 
@@ -19,6 +20,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,12 +50,30 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class WorkerTelemetry:
-    """Thread-safe counters and gauges of one worker process, exposed in Prometheus text format."""
+@dataclass(frozen=True)
+class Readiness:
+    """What readiness is decided on: when the last successful sync finished, and why this
+    process cannot work, if it cannot."""
 
-    def __init__(self, ready_max_age: timedelta, clock: Clock = _utc_now) -> None:
+    last_success: datetime | None
+    problem: str | None = None
+
+
+class WorkerTelemetry:
+    """Thread-safe counters and gauges of one worker process, exposed in Prometheus text format.
+
+    ``probe`` tells readiness where the last successful sync is read (the worker reads the shared
+    cache); by default it is the last one this process recorded with ``sync_finished``."""
+
+    def __init__(
+        self,
+        ready_max_age: timedelta,
+        clock: Clock = _utc_now,
+        probe: Callable[[], Readiness] | None = None,
+    ) -> None:
         self.ready_max_age = ready_max_age
         self._clock = clock
+        self.probe = probe or self._own_readiness
         self._lock = threading.Lock()  # guards the two timestamps below
         self._last_success: datetime | None = None
         self._last_failure: datetime | None = None
@@ -88,11 +108,13 @@ class WorkerTelemetry:
         for kind in ("new", "updated", "deleted"):  # a series at 0 from the start, not missing
             self._issues.labels(kind=kind)
         self._sync_failures = Counter(PREFIX + "sync_failures", "Syncs that failed.", registry=r)
-        self._last_success_time = Gauge(
+        last_success = Gauge(
             PREFIX + "last_success_timestamp_seconds",
-            "When the last successful sync finished (Unix time); 0 before the first.",
+            "When the last successful sync finished (Unix time), as readiness sees it; 0 before "
+            "the first.",
             registry=r,
         )
+        last_success.set_function(self._last_success_timestamp)
         ready = Gauge(PREFIX + "ready", "1 when /readyz answers 200, else 0.", registry=r)
         ready.set_function(lambda: float(self.ready()[0]))
         info = Gauge(
@@ -169,7 +191,6 @@ class WorkerTelemetry:
         now = self._clock()
         with self._lock:
             self._last_success = now
-        self._last_success_time.set(now.timestamp())
 
     def sync_failed(self, error: str, requests: Mapping[str, int] | None = None) -> None:
         """Record a failed sync and the requests it made before failing."""
@@ -207,9 +228,14 @@ class WorkerTelemetry:
     # --- Reading -------------------------------------------------------------------------------
 
     def ready(self) -> tuple[bool, str]:
-        """Ready when the last successful sync is younger than ``ready_max_age``; and why."""
+        """Ready when the process can work and the last successful sync is younger than
+        ``ready_max_age``; and why."""
+        facts = self.probe()
+        if facts.problem is not None:
+            return False, f"not ready: {facts.problem}"
+        success = facts.last_success
         with self._lock:
-            success, failure = self._last_success, self._last_failure
+            failure = self._last_failure
         failed = ""
         if failure is not None and (success is None or failure > success):
             failed = f"; last sync failed {_iso(failure)}"
@@ -220,6 +246,14 @@ class WorkerTelemetry:
         if age >= self.ready_max_age:
             return False, f"not ready: {when}, older than {_minutes(self.ready_max_age)}{failed}"
         return True, f"ready: {when}"
+
+    def _own_readiness(self) -> Readiness:
+        with self._lock:
+            return Readiness(self._last_success)
+
+    def _last_success_timestamp(self) -> float:
+        facts = self.probe()
+        return facts.last_success.timestamp() if facts.last_success is not None else 0.0
 
     def prometheus_text(self) -> bytes:
         """Every metric in the Prometheus text exposition format 0.0.4."""

@@ -12,6 +12,11 @@ The wait honours ``Retry-After`` (seconds or an HTTP date). Without it, the wait
 exponentially from ``initial_wait`` to ``max_wait`` with ±30 % jitter, as Atlassian advises. The
 number of attempts and the total time are bounded; at the end the last answer is returned (so
 the caller sees the real error) or the real exception is raised.
+
+The worker gives the sessions of one run a shared ``RunGuard``: every retry wait wakes at once
+when the worker is asked to stop (raising ``ShutdownRequested``); waits after failures spend a
+retry budget shared by the whole run; and a service that a request found unreachable (after
+its retries) is not asked again in that run (``ServiceDown``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 import random
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,10 +44,12 @@ from tenacity import (
 )
 
 from restrat_sync import __version__
+from restrat_sync.errors import ServiceDown, ShutdownRequested
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RATE_LIMITED = 429  # the service is up and paces its clients: its waits spend no retry budget
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # POST endpoints that only read: repeating them cannot change anything on the server.
 READ_ONLY_POSTS = re.compile(
@@ -72,6 +80,61 @@ class RequestStats:
     def record(self, counter: Counter[str], endpoint: str) -> None:
         with self.lock:
             counter[endpoint] += 1
+
+    def snapshot(self) -> StatsSnapshot:
+        """The counts so far, copied: a later delta counts what was sent since."""
+        with self.lock:
+            return StatsSnapshot(dict(self.requests), dict(self.retries))
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    requests: dict[str, int]
+    retries: dict[str, int]
+
+
+@dataclass
+class RunGuard:
+    """What the requests of one worker run share, whichever session or service sends them.
+
+    - ``stop``: once set, a retry wait wakes at once and raises ``ShutdownRequested``.
+    - ``retry_budget``: the seconds of retry waiting the whole run may spend after failures
+      (5xx answers, connection errors, timeouts); a retry whose wait does not fit in what is
+      left is not made. None: no budget beyond each request's ``RetryPolicy``. Waits after a
+      429 spend none of it: the service is up and paces its clients.
+    - the services found unreachable (a circuit breaker): once a request to a service failed
+      with a connection error or a 5xx after its retries, every later request of the run to
+      that service raises ``ServiceDown`` with the same cause, without being sent.
+    """
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    retry_budget: float | None = None
+    spent: float = 0.0
+    _down: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def spend(self, seconds: float) -> bool:
+        """Take ``seconds`` of retry waiting from the budget; False, taking nothing, when
+        they do not fit in what is left."""
+        with self._lock:
+            if self.retry_budget is not None and self.spent + seconds > self.retry_budget:
+                return False
+            self.spent += seconds
+            return True
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, unless the worker is asked to stop first."""
+        if self.stop.wait(seconds):
+            raise ShutdownRequested("the worker is shutting down; a retry wait was cut short")
+
+    def mark_down(self, service: str, cause: str) -> None:
+        with self._lock:
+            self._down.setdefault(service, cause)  # the first cause is the one to report
+
+    def down(self, service: str) -> str | None:
+        """Why ``service`` was found unreachable in this run, or None."""
+        with self._lock:
+            return self._down.get(service)
 
 
 class RetryableAnswer(Exception):
@@ -128,11 +191,15 @@ class RetryingSession(requests.Session):
         policy: RetryPolicy | None = None,
         timeout: float = 60.0,
         stats: RequestStats | None = None,
+        guard: RunGuard | None = None,
+        service: str = "the service",
     ) -> None:
         super().__init__()
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.stats = stats or RequestStats()
+        self.guard = guard
+        self.service = service  # "Jira" or "Confluence": the guard's circuit is per service
         self.headers["User-Agent"] = f"restrat-sync/{__version__}"
         self._rng = random.Random()
         # The server's clock, from the Date header of the latest answer (whole seconds).
@@ -144,12 +211,17 @@ class RetryingSession(requests.Session):
         url = url.decode() if isinstance(url, bytes) else url
         kwargs.setdefault("timeout", self.timeout)
         endpoint = endpoint_of(method, url)
+        self._refuse_when_down()
         if not may_retry(method, url):
             return self._send(endpoint, method, url, *args, **kwargs)
+        limits = stop_after_attempt(self.policy.max_attempts) | stop_after_delay(
+            self.policy.max_total_seconds
+        )
         retrying = Retrying(
-            stop=stop_after_attempt(self.policy.max_attempts)
-            | stop_after_delay(self.policy.max_total_seconds),
+            # The budget last: only a retry that the policy allows may spend it.
+            stop=lambda state: limits(state) or self._over_budget(endpoint, state),
             wait=self._wait,
+            sleep=self._sleep,
             retry=retry_if_exception_type(
                 (RetryableAnswer, requests.ConnectionError, requests.Timeout)
             ),
@@ -164,8 +236,49 @@ class RetryingSession(requests.Session):
                         raise RetryableAnswer(response)
                     return response
         except RetryableAnswer as exhausted:
+            if exhausted.response.status_code != RATE_LIMITED:
+                self._mark_down(f"HTTP {exhausted.response.status_code}")
             return exhausted.response  # the caller reports the real error
+        except (requests.ConnectionError, requests.Timeout) as failure:
+            self._mark_down(type(failure).__name__)
+            raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    def _refuse_when_down(self) -> None:
+        cause = self.guard.down(self.service) if self.guard is not None else None
+        if cause is not None:
+            raise ServiceDown(
+                f"{self.service} is unreachable ({cause}, found earlier in this run); "
+                "not asked again until the next run"
+            )
+
+    def _mark_down(self, cause: str) -> None:
+        if self.guard is not None:
+            self.guard.mark_down(self.service, cause)
+
+    def _over_budget(self, endpoint: str, state: RetryCallState) -> bool:
+        """Whether the run's retry budget cannot pay for the coming wait (spending it if it
+        can). Waits after a 429 are free."""
+        if self.guard is None:
+            return False
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RetryableAnswer) and error.response.status_code == RATE_LIMITED:
+            return False
+        if self.guard.spend(state.upcoming_sleep):
+            return False
+        log.warning(
+            "%s: %s; not retried: the run's retry budget of %.0f s is spent",
+            endpoint,
+            error,
+            self.guard.retry_budget,
+        )
+        return True
+
+    def _sleep(self, seconds: float) -> None:
+        if self.guard is None:
+            time.sleep(seconds)
+        else:
+            self.guard.wait(seconds)  # wakes, raising ShutdownRequested, when the worker stops
 
     def _send(
         self, endpoint: str, method: str, url: str, *args: Any, **kw: Any
@@ -194,9 +307,15 @@ class RetryingSession(requests.Session):
 
 
 def create_session(
-    policy: RetryPolicy | None = None, timeout: float = 60.0, stats: RequestStats | None = None
+    policy: RetryPolicy | None = None,
+    timeout: float = 60.0,
+    stats: RequestStats | None = None,
+    guard: RunGuard | None = None,
+    service: str = "the service",
 ) -> RetryingSession:
-    return RetryingSession(policy=policy, timeout=timeout, stats=stats)
+    return RetryingSession(
+        policy=policy, timeout=timeout, stats=stats, guard=guard, service=service
+    )
 
 
 # --- Redaction -----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from restrat_sync.cache import Cache, open_cache
 from restrat_sync.cache.store import RunKeys
 from restrat_sync.config import LoadedConfig, Mapping
 from restrat_sync.errors import ConfigError
-from restrat_sync.http import RetryingSession
+from restrat_sync.http import RetryingSession, StatsSnapshot
 from restrat_sync.jira import FieldIds, JiraAnswered, JiraGateway, connect_jira, discover_fields
 from restrat_sync.jira.extract import parse_jira_timestamp
 from restrat_sync.jira.gateway import IssuePage
@@ -161,7 +161,10 @@ class Syncer:
         fields: FieldIds,
         observer: SyncObserver | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        counted_from: StatsSnapshot | None = None,
     ) -> None:
+        """``counted_from``: the gateway's request counts before connecting, so that the first
+        run also counts the requests that connecting sent (serverInfo, the field list)."""
         self.loaded = loaded
         self.config = loaded.config
         self.gateway = gateway
@@ -171,6 +174,7 @@ class Syncer:
         self.clock = clock
         self.overlap_ms = self.config.sync.overlap_minutes * 60_000
         self.counts = SyncCounts()
+        self._counted_from = counted_from
 
     # --- the cycle -----------------------------------------------------------------------------
 
@@ -186,7 +190,10 @@ class Syncer:
         started = time.monotonic()
         self.counts = SyncCounts()
         stats = self.gateway.stats
-        requests_before, retries_before = dict(stats.requests), dict(stats.retries)
+        # Every request this run made, like Jira counts them: the first run's include connecting.
+        before = self._counted_from or stats.snapshot()
+        self._counted_from = None
+        requests_before, retries_before = before.requests, before.retries
         run_id = self.cache.start_run(options.full, self.clock())
         reconciled = False
         try:
@@ -630,10 +637,12 @@ def connect_syncer(
     observer: SyncObserver | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Syncer:
-    """A syncer into ``cache``: connect to the configured Jira and discover its fields."""
+    """A syncer into ``cache``: connect to the configured Jira and discover its fields. Its
+    first run counts the requests of connecting too."""
     url = settings.jira_url or loaded.config.jira.url
     if not url:
         raise ConfigError(["RESTRAT_JIRA_URL is not set (nor jira.url in the config)"])
+    before = session.stats.snapshot()
     gateway = connect_jira(url, jira_credentials(settings), session, loaded.config.jira.flavor)
     configured = loaded.config.jira.fields
     fields = discover_fields(
@@ -641,8 +650,8 @@ def connect_syncer(
         FieldIds(configured.story_points, configured.epic_link, configured.parent_link),
     )
     if clock is None:
-        return Syncer(loaded, gateway, cache, fields, observer)
-    return Syncer(loaded, gateway, cache, fields, observer, clock=clock)
+        return Syncer(loaded, gateway, cache, fields, observer, counted_from=before)
+    return Syncer(loaded, gateway, cache, fields, observer, clock=clock, counted_from=before)
 
 
 def options_for(loaded: LoadedConfig, full: bool) -> SyncOptions:

@@ -8,7 +8,9 @@ import logging
 from pathlib import Path
 
 import pytest
+import requests
 
+from restrat_sync.cache import open_cache
 from restrat_sync.cli import main
 from restrat_sync.config import load_config
 from restrat_sync.demo import sandbox_settings
@@ -55,6 +57,45 @@ def test_sync_into_an_empty_cache_says_it_does_a_full_sync(
     assert first.out.startswith("full sync (the cache is empty) finished in ")
     assert "the cache is empty" not in second.err + second.out
     assert second.out.startswith("incremental sync finished in ")
+
+
+def requests_jira_saw(url: str) -> dict[str, int]:
+    """The requests the sandbox received by endpoint (not its 401/429/503 tallies), then
+    forgotten."""
+    seen = requests.get(f"{url}/_sandbox/stats", timeout=10).json()["requests"]
+    requests.delete(f"{url}/_sandbox/stats", timeout=10)
+    return {label: n for label, n in seen.items() if " " in label}
+
+
+@pytest.mark.parametrize("flavor", ["cloud", "datacenter"])
+def test_the_requests_a_sync_reports_are_the_requests_jira_saw(
+    flavor: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A full sync and a no-change incremental one each report, in the summary and in their
+    sync_runs row, exactly the requests the sandbox counted, serverInfo and the field list
+    (sent while connecting) included."""
+    with create_sandbox(SandboxOptions(flavor=flavor, port=0), "small", NOW) as server:
+        point_at(server, config_dir, monkeypatch)
+        reported, seen = [], []
+        for mode in (["--full"], []):  # then nothing changed: an incremental sync
+            assert main(["sync", *mode, "--json"]) == 0
+            reported.append(json.loads(capsys.readouterr().out))
+            seen.append(requests_jira_saw(server.url))
+    cache = open_cache(f"sqlite:///{config_dir / 'cache.db'}")
+    try:
+        recorded = cache.last_run()
+    finally:
+        cache.close()
+    for summary, jira in zip(reported, seen, strict=True):
+        assert summary["requests"] == jira
+        assert summary["requests_total"] == sum(jira.values())
+        assert jira["GET /rest/api/2/serverInfo"] == 1
+        assert jira["GET /rest/api/2/field"] == 1
+    assert recorded is not None
+    assert recorded.requests == seen[-1]
 
 
 def test_failed_sync_exits_non_zero_with_a_clear_message(

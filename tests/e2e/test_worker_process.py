@@ -43,6 +43,14 @@ def sync_firings(database_url: str) -> list[str]:
         cache.close()
 
 
+def finished_jobs(database_url: str) -> int:
+    cache = open_cache(database_url)
+    try:
+        return sum(run.outcome == "ok" for run in job_runs(cache))
+    finally:
+        cache.close()
+
+
 def test_a_worker_syncs_publishes_reports_and_stops_cleanly_on_sigterm(
     config_dir: Path,
     tmp_path: Path,
@@ -81,3 +89,34 @@ def test_a_worker_syncs_publishes_reports_and_stops_cleanly_on_sigterm(
         monkeypatch.setenv("RESTRAT_DATABASE_URL", database_url)
         assert main(["sync"]) == 0
     assert "incremental sync finished" in capsys.readouterr().out
+
+
+def test_a_replica_that_never_wins_a_firing_is_ready_from_the_shared_cache(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    """Two workers share one cache. The first runs the only sync firing; the second finds it
+    done and never syncs, yet turns ready from the cache's last successful sync, as a
+    Kubernetes readiness probe needs. Both exit 0 on SIGTERM."""
+    set_schedule(config_dir, sync="0 0 1 1 *")  # one firing for the whole test
+    database_url = f"sqlite:///{tmp_path / 'cache.db'}"
+    with create_sandbox(SandboxOptions(port=0), "small", NOW) as server:
+        first = WorkerProcess(worker_env(server, config_dir, database_url), tmp_path / "a.log")
+        workers = [first]
+        try:
+            assert wait_for(lambda: first.answers("/readyz", 200), 60), first.output()
+            # The first's catch-up over (sync and cadence pages): the second has nothing to win.
+            assert wait_for(lambda: finished_jobs(database_url) == 4, 60), first.output()
+            second = WorkerProcess(worker_env(server, config_dir, database_url), tmp_path / "b.log")
+            workers.append(second)
+            assert wait_for(lambda: "already ran; skipped" in second.output(), 60), second.output()
+            assert wait_for(lambda: second.answers("/readyz", 200), 10), second.output()
+            answer = second.get("/readyz")
+            assert answer is not None
+            assert answer.text.startswith("ready: last successful sync ")
+            assert second.metric("restrat_sync_ready") == 1
+            exits = [worker.terminate() for worker in workers]
+        finally:
+            for worker in workers:
+                worker.kill()
+    assert "running the firing" not in second.output()
+    assert [code for code, _ in exits] == [0, 0]

@@ -203,14 +203,15 @@ def worker_env(server: SandboxServer, config_dir: Path, database_url: str) -> di
 
 
 class WorkerProcess:
-    """`python -m restrat_sync run` in a subprocess, its log in a file."""
+    """`python -m restrat_sync run` (with ``--once`` when ``once``) in a subprocess, its output
+    in a file."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, once: bool = False) -> None:
         self.port = int(env["RESTRAT_HEALTH_PORT"])
         self.log = log
         with log.open("wb") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "restrat_sync", "run"],
+                [sys.executable, "-m", "restrat_sync", "run", *(["--once"] if once else [])],
                 env=env,
                 stdout=sink,
                 stderr=subprocess.STDOUT,

@@ -178,6 +178,20 @@ def test_a_run_left_running_by_a_dead_runner_is_closed(offline: Jobs) -> None:
     assert runs[earlier].outcome == "interrupted"
 
 
+def test_a_job_stopped_before_it_begins_is_recorded_interrupted(offline: Jobs) -> None:
+    """A stop that came first (a SIGTERM while the worker started) still claims the firing and
+    records it interrupted, doing nothing; the next runner runs it."""
+    offline.context.stop.set()
+    assert offline.run("weekly").outcome == "interrupted"
+    [run] = job_runs(offline.context.cache, "weekly")
+    assert (run.outcome, run.detail) == (
+        "interrupted",
+        "the worker was stopped before the job began",
+    )
+    offline.context.stop.clear()
+    assert offline.run("weekly").outcome == "failed"  # it ran: an empty cache has no pages
+
+
 def test_the_first_config_must_be_valid(config_dir: Path) -> None:
     """With no last good config to keep, an invalid config at start is an error."""
     path = config_dir / "config" / "restrat.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from restrat_sync.cli import main
 from restrat_sync.worker.locks import job_runs
 from tests.worker.sandboxed import (
     cadence_titles,
+    free_port,
+    replace_in_config,
     reset_stats,
     sandboxed,
     set_schedule,
@@ -64,3 +67,26 @@ def test_once_exits_1_when_a_job_fails(
         "monthly": "failed",
         "quarterly": "failed",
     }
+
+
+def test_once_with_confluence_unreachable_fails_fast_within_the_retry_budget(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Confluence refuses connections. The sync's publish retries as long as the run's budget
+    (8 s here: one wait of about 5 s) allows, then fails; the three cadence jobs fail at once
+    with the same cause, without asking Confluence again. Exit 1, all within seconds."""
+    replace_in_config(config_dir, "retry_budget_seconds: 60", "retry_budget_seconds: 8")
+    with sandboxed(config_dir, monkeypatch):
+        monkeypatch.setenv("RESTRAT_CONFLUENCE_URL", f"http://127.0.0.1:{free_port()}/wiki")
+        started = time.monotonic()
+        assert main(["run", "--once"]) == 1
+        seconds = time.monotonic() - started
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("sync: failed (Confluence at http://127.0.0.1:")
+    assert out[0].endswith("is unreachable: ConnectionError)")
+    assert out[1:] == [
+        f"{job}: failed (Confluence is unreachable (ConnectionError, found earlier in this "
+        "run); not asked again until the next run)"
+        for job in ("weekly", "monthly", "quarterly")
+    ]
+    assert seconds < 8 + 15  # the budget plus the sync, metrics and rendering

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,10 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from restrat_sync.cli import main
 from restrat_sync.errors import ConfigError
 from restrat_sync.settings import load_settings
+from restrat_sync.sync import SyncCounts
+from restrat_sync.worker import process
 from restrat_sync.worker.locks import job_runs
 from restrat_sync.worker.process import Worker
 from tests.worker.sandboxed import (
@@ -163,3 +167,49 @@ def test_schedule_prints_the_next_fire_time_of_every_job(
     assert [line.split()[0] for line in lines] == ["sync", "weekly", "monthly", "quarterly"]
     assert "0 7 * * mon" in lines[1]
     assert all("next " in line and "UTC" in line for line in lines)
+
+
+def test_a_health_port_in_use_is_a_clear_config_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` on a health port another process holds ends with exit 2 and one line naming the
+    address and what to do, before it loads anything else; no traceback."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv("RESTRAT_HEALTH_HOST", "127.0.0.1")
+        monkeypatch.setenv("RESTRAT_HEALTH_PORT", str(port))
+        monkeypatch.setenv("RESTRAT_CONFIG", "/nonexistent/restrat.yaml")  # never read
+        assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: RESTRAT_HEALTH_PORT: cannot serve the health endpoints on "
+        f"127.0.0.1:{port}: the port is already in use"
+    )
+    assert "set RESTRAT_HEALTH_PORT to a free port" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_readiness_reads_the_shared_cache_and_the_process_health(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that never synced is ready once the shared cache holds a successful sync (by
+    any replica); not while the cache does not answer, nor once its scheduler stopped."""
+    assert worker.readiness().last_success is None
+    cache = worker.jobs.context.cache
+    run = cache.start_run(False, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    finished = datetime(2026, 11, 26, 9, 1, tzinfo=UTC)
+    cache.finish_run(run, "ok", finished, vars(SyncCounts()), {}, {}, None)  # another replica
+    assert worker.readiness().last_success == finished
+    assert worker.readiness().problem is None
+
+    def unreachable(_: object) -> None:
+        raise OperationalError("SELECT ...", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(process, "last_successful_sync", unreachable)
+    assert worker.readiness().problem == "the cache does not answer"
+    monkeypatch.undo()
+    worker.shutdown(timeout=5)
+    assert worker.readiness().problem == "the scheduler is not running"

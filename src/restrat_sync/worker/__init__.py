@@ -6,4 +6,5 @@
   with SQLite) keeps two runs of a job from overlapping; the ``job_runs`` table, whose
   (job, firing) pairs are unique, lets only one replica claim each firing.
 - ``jobs`` and ``process``: what the jobs do, and the process that schedules them.
+- ``signals``: SIGTERM and SIGINT, held from the first moment; the exit deadline.
 """

@@ -14,10 +14,14 @@ Config reload: the config file and its JQL files are read again at the start of 
 invalid edit keeps the last good config running; its problems are logged once and go into the
 data-quality metrics, so the overview page shows them until the file is fixed.
 
-Shutdown: ``stop`` is checked between sync pages (through the observer) and between published
-pages (through the gateway); either raises ``ShutdownRequested``, which ends the job as
-"interrupted". Each sync page and each page's publish record is its own transaction, so the
-cache stays consistent.
+Shutdown: ``stop`` is checked between sync pages (through the observer), between published
+pages (through the gateway) and in every retry wait (through the run's ``RunGuard``); each
+raises ``ShutdownRequested``, which ends the job as "interrupted". Each sync page and each
+page's publish record is its own transaction, so the cache stays consistent.
+
+Retries: the jobs of one run (one scheduled firing, or every job of the catch-up and of
+``--once``) share a ``RunGuard``: a retry budget (``schedule.retry_budget_seconds``) and the
+services found unreachable, so that the run's later jobs for such a service fail at once.
 """
 
 from __future__ import annotations
@@ -42,9 +46,9 @@ from restrat_sync.cache.pages import read_published
 from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.confluence import ConfluenceGateway, RemotePage, connect_confluence
-from restrat_sync.errors import ConfigError, ConnectionProblem, RestratError
+from restrat_sync.errors import ConfigError, ConnectionProblem, RestratError, ShutdownRequested
 from restrat_sync.health import WorkerTelemetry
-from restrat_sync.http import RetryingSession, RetryPolicy, create_session, endpoint_of
+from restrat_sync.http import RetryingSession, RetryPolicy, RunGuard, create_session, endpoint_of
 from restrat_sync.jira import JiraAnswered
 from restrat_sync.metrics.compute import CURRENT
 from restrat_sync.pages.build import KINDS, OVERVIEW_TITLE, cadence_page_name, page_title
@@ -82,13 +86,6 @@ DASHBOARDS = dashboards.Selection(("overview", "themes"))  # what a sync republi
 
 Outcome = Literal["ok", "failed", "interrupted", "skipped_locked", "skipped_done"]
 Clock = Callable[[], datetime]
-
-
-class ShutdownRequested(Exception):
-    """The worker is stopping: raised at the next page boundary of a sync or a publish.
-
-    Not a RestratError, so that neither the syncer nor the publisher takes it for one page's
-    failure and carries on."""
 
 
 class StopAwareObserver:
@@ -202,7 +199,7 @@ class JobContext:
     runner: str = field(default_factory=runner_id)
     lock_dir: Path | None = None
     # One retry policy for every job: Atlassian's advised backoff, as `restrat-sync sync` uses.
-    session: Callable[[], RetryingSession] = field(default=lambda: create_session(RetryPolicy()))
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
     observer: Callable[[], SyncObserver] = LogProgress  # sync progress, in the log
     on_schedule_change: Callable[[LoadedConfig], None] | None = None
 
@@ -221,11 +218,21 @@ class Jobs:
         self.context = context
         self.lock_dir = context.lock_dir or lock_dir_for(context.settings)
         self._republish = False  # the last dashboards publish failed: try again next sync
+        # The guard of the run in progress (jobs run one at a time in a process).
+        self._guard = self.new_guard()
 
-    def run(self, job: str) -> JobResult:
-        """Run ``job`` for its latest firing unless another runner holds or already ran it."""
+    def new_guard(self) -> RunGuard:
+        """What the requests of one run share: the stop request, the retry budget of the
+        config in force, and the services found unreachable."""
+        budget = self.context.source.current.config.schedule.retry_budget_seconds
+        return RunGuard(stop=self.context.stop, retry_budget=budget)
+
+    def run(self, job: str, guard: RunGuard | None = None) -> JobResult:
+        """Run ``job`` for its latest firing unless another runner holds or already ran it.
+        ``guard``: shared with the other jobs of the same run; a fresh one by default."""
         ctx = self.context
         started = time.monotonic()
+        self._guard = guard or self.new_guard()
         try:
             with job_lock(ctx.cache, job, self.lock_dir) as held:
                 if not held:
@@ -253,8 +260,6 @@ class Jobs:
 
     def _claimed(self, job: str) -> JobResult:
         ctx = self.context
-        if ctx.stop.is_set():
-            return JobResult(job, "interrupted", "the worker is shutting down")
         reloaded = ctx.source.reload()
         if reloaded.schedule_changed and ctx.on_schedule_change is not None:
             ctx.on_schedule_change(reloaded.loaded)
@@ -267,7 +272,10 @@ class Jobs:
             log.info("%s: the firing of %s already ran; skipped", job, firing.isoformat())
             return JobResult(job, "skipped_done")
         log.info("%s: running the firing of %s", job, firing.isoformat())
-        result = self._attempt(job, reloaded)
+        if ctx.stop.is_set():  # claimed all the same: recorded, and the next runner runs it again
+            result = JobResult(job, "interrupted", "the worker was stopped before the job began")
+        else:
+            result = self._attempt(job, reloaded)
         finish_firing(ctx.cache, job, firing, result.outcome, self._now(), result.detail)
         log.info("%s: %s%s", job, result.outcome, f" ({result.detail})" if result.detail else "")
         return result
@@ -306,7 +314,7 @@ class Jobs:
     def _pull(self, loaded: LoadedConfig) -> SyncSummary:
         """One incremental sync into the worker's cache, reported to the telemetry."""
         ctx = self.context
-        session = ctx.session()
+        session = self._session("Jira")
         try:
             observer = StopAwareObserver(ctx.observer(), ctx.stop)
             syncer = connect_syncer(
@@ -353,7 +361,11 @@ class Jobs:
             raise ConfigError(
                 ["confluence.url: not set (set RESTRAT_CONFLUENCE_URL or confluence.url)"]
             )
-        return connect_confluence(url, confluence_credentials(settings), self.context.session())
+        credentials = confluence_credentials(settings)
+        return connect_confluence(url, credentials, self._session("Confluence"))
+
+    def _session(self, service: str) -> RetryingSession:
+        return create_session(self.context.policy, guard=self._guard, service=service)
 
     def _now(self) -> datetime:
         return self.context.clock()

@@ -5,38 +5,42 @@ for the cache inside one process; across processes the job locks keep each job s
 APScheduler fires them in the config's time zone, coalescing missed runs into one, never
 overlapping a job with itself, and dropping a run that is later than the misfire grace time.
 
-Shutdown: the first SIGTERM or SIGINT stops the scheduling and sets the stop flag, which the
-running job sees at its next page boundary; the process waits at most ``STOP_WAIT_SECONDS``
-for it, then exits 0 (an unfinished transaction is rolled back by the database). A second
-signal exits at once.
+Shutdown (``signals``): the first SIGTERM or SIGINT sets the stop flag, which stops the
+scheduling and which the running job sees at its next page boundary or retry wait; the process
+waits at most ``STOP_WAIT_SECONDS`` for it, then exits 0 (an unfinished transaction is rolled
+back by the database). A second signal exits at once.
+
+Readiness (``/readyz``) is the shared cache's: its last successful sync, by whichever replica,
+is young enough, and this process can work (its scheduler runs, the cache answers). So a
+replica that never wins a firing is as ready as the one that runs them.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-import os
-import signal
-import sys
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from restrat_sync.cache import open_cache
 from restrat_sync.config import LoadedConfig
-from restrat_sync.health import HealthServer, WorkerTelemetry
+from restrat_sync.errors import ConfigError
+from restrat_sync.health import HealthServer, Readiness, WorkerTelemetry
+from restrat_sync.http import RunGuard
+from restrat_sync.pages.inputs import last_successful_sync
 from restrat_sync.settings import Settings
 from restrat_sync.worker.jobs import SYNC, ConfigSource, JobContext, JobResult, Jobs
 from restrat_sync.worker.schedule import JOBS, job_triggers
+from restrat_sync.worker.signals import STOP_WAIT_SECONDS, exit_now
 
 log = logging.getLogger(__name__)
 
-STOP_WAIT_SECONDS = 7.0  # then exit anyway: within the 10 s an orchestrator usually grants
 CATCH_UP = "catch-up"  # the one-off scheduler job that runs what is due at start
 
 
@@ -88,20 +92,23 @@ class Worker:
 
     def run_due(self) -> list[JobResult]:
         """Run the sync, then every cadence whose last complete period was never published
-        (looked up after the sync, which may be the first)."""
-        results = [self.run_job(SYNC)]
+        (looked up after the sync, which may be the first). One run: the jobs share a retry
+        budget, and a service one of them found unreachable fails the others at once."""
+        guard = self.jobs.new_guard()
+        results = [self.run_job(SYNC, guard)]
         for job in self.jobs.unpublished():
             if self.stop.is_set():
                 break
-            results.append(self.run_job(job))
+            results.append(self.run_job(job, guard))
         return results
 
-    def run_job(self, job: str) -> JobResult:
-        """Run one job, counted as in flight until it ends."""
+    def run_job(self, job: str, guard: RunGuard | None = None) -> JobResult:
+        """Run one job, counted as in flight until it ends; a scheduled firing is a run of its
+        own (a fresh ``guard``)."""
         with self._idle:
             self._busy += 1
         try:
-            return self.jobs.run(job)
+            return self.jobs.run(job, guard)
         finally:
             with self._idle:
                 self._busy -= 1
@@ -116,24 +123,67 @@ class Worker:
         with self._idle:
             return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
+    def readiness(self) -> Readiness:
+        """For /readyz: the shared cache's last successful sync, by any replica, unless this
+        process cannot work (its scheduler stopped, or the cache does not answer)."""
+        if not self.scheduler.running:
+            return Readiness(None, "the scheduler is not running")
+        try:
+            return Readiness(last_successful_sync(self.jobs.context.cache))
+        except (SQLAlchemyError, OSError) as error:
+            # The driver's words may name the database URL: the log only, never the body.
+            log.warning("readiness: the cache does not answer: %s", error)
+            return Readiness(None, "the cache does not answer")
+
 
 # --- the process ---------------------------------------------------------------------------------
 
 
-def run_worker(settings: Settings, config_path: Path, once: bool) -> int:
-    """``restrat-sync run``: the worker until a signal, or every due job once with ``once``."""
-    source = ConfigSource(config_path)  # an invalid config at start is an error: nothing to keep
-    cache = open_cache(settings.effective_database_url)
-    telemetry = WorkerTelemetry(ready_max_age=timedelta(minutes=settings.ready_max_age_minutes))
-    worker = Worker(Jobs(JobContext(settings, cache, source, telemetry)))
-    previous = _install_signal_handlers(worker.stop)
+def run_worker(settings: Settings, config_path: Path, once: bool, stop: threading.Event) -> int:
+    """``restrat-sync run``: the worker until ``stop`` is set (by a signal, see ``signals``), or
+    every due job once with ``once``. The health server comes first: a port in use fails at
+    once, and /healthz answers while a long migration runs."""
+    telemetry = WorkerTelemetry(
+        ready_max_age=timedelta(minutes=settings.ready_max_age_minutes),
+        probe=lambda: Readiness(None, "starting"),
+    )
+    health = None if once else start_health(telemetry, settings.health_host, settings.health_port)
     try:
-        if once:
-            return _once(worker)
-        return _serve(worker, HealthServer(telemetry, settings.health_host, settings.health_port))
+        source = ConfigSource(config_path)  # an invalid config at start is an error
+        cache = open_cache(settings.effective_database_url)
+        try:
+            context = JobContext(settings, cache, source, telemetry, stop=stop)
+            worker = Worker(Jobs(context))
+            telemetry.probe = worker.readiness
+            return _once(worker) if once else _serve(worker)
+        finally:
+            cache.close()
     finally:
-        _restore_signal_handlers(previous)
-        cache.close()
+        if health is not None:
+            health.stop()
+
+
+def start_health(telemetry: WorkerTelemetry, host: str, port: int) -> HealthServer:
+    """The started health server; a clear ConfigError (exit 2) when it cannot bind."""
+    try:
+        return HealthServer(telemetry, host, port).start()
+    except OSError as error:
+        raise ConfigError([_bind_problem(host, port, error)]) from None
+
+
+def _bind_problem(host: str, port: int, error: OSError) -> str:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"RESTRAT_HEALTH_PORT: cannot serve the health endpoints on {where}: the port is "
+            "already in use (another worker?); stop that process or set RESTRAT_HEALTH_PORT "
+            "to a free port (0 picks one)"
+        )
+    return (
+        f"RESTRAT_HEALTH_HOST/RESTRAT_HEALTH_PORT: cannot serve the health endpoints on "
+        f"{where}: {error.strerror or error}; set them to an address of this machine and a "
+        "port this user may bind"
+    )
 
 
 def _once(worker: Worker) -> int:
@@ -143,26 +193,21 @@ def _once(worker: Worker) -> int:
     return 1 if any(result.outcome == "failed" for result in results) else 0
 
 
-def _serve(worker: Worker, health: HealthServer) -> int:
-    health.start()
-    try:
-        worker.start()
-        for line in _next_fire_lines(worker):
-            log.info("%s", line)
-        # Short waits: the signal handler runs on this thread between them.
-        while not worker.stop.wait(0.5):
-            pass
-        log.info("stopping: the running job ends at its next page boundary")
-        idle = worker.shutdown(STOP_WAIT_SECONDS)
-    finally:
-        health.stop()
-    if not idle:
+def _serve(worker: Worker) -> int:
+    worker.start()
+    for line in _next_fire_lines(worker):
+        log.info("%s", line)
+    # Short waits: the signal handler runs on this thread between them.
+    while not worker.stop.wait(0.5):
+        pass
+    log.info("stopping: the running job ends at its next page boundary")
+    if not worker.shutdown(STOP_WAIT_SECONDS):
         log.warning(
             "a job was still running after %.0f s; exiting anyway (the database rolls back its "
             "open transaction)",
             STOP_WAIT_SECONDS,
         )
-        _exit_now(0)
+        exit_now(0)
     log.info("stopped")
     return 0
 
@@ -173,36 +218,3 @@ def _next_fire_lines(worker: Worker) -> list[str]:
         for job in worker.scheduler.get_jobs()
         if job.id != CATCH_UP and job.next_run_time is not None
     ]
-
-
-Handlers = dict[int, Callable[[int, FrameType | None], object] | int | None]
-
-
-def _install_signal_handlers(stop: threading.Event) -> Handlers:
-    """First SIGTERM/SIGINT: set ``stop``. Second: exit at once."""
-
-    def handle(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            _exit_now(128 + signum)
-        log.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    previous: Handlers = {}
-    if threading.current_thread() is not threading.main_thread():
-        return previous  # signals reach the main thread only (tests drive shutdown directly)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        previous[signum] = signal.signal(signum, handle)
-    return previous
-
-
-def _restore_signal_handlers(previous: Handlers) -> None:
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)
-
-
-def _exit_now(code: int) -> None:
-    """Leave without waiting for the job thread (interpreter exit would join it)."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
