@@ -78,6 +78,18 @@ class Graph:
         seen.discard(key)
         return seen
 
+    def ancestors(self, key: str) -> set[str]:
+        """Every item above ``key`` at any depth, ``key`` itself excluded (even on a cycle)."""
+        seen = {key}
+        stack = [key]
+        while stack:
+            for parent in self._parents.get(stack.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        seen.discard(key)
+        return seen
+
 
 def _parents_of(
     item: WorkItem, rules: Collection[tuple[str, str]], items: Mapping[str, WorkItem]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from restrat_sync.cache import Cache, open_cache
-from restrat_sync.cache.snapshots import replace_snapshots
+from restrat_sync.cache.snapshots import store_snapshots
 from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.jira.records import IssueRecord
 from restrat_sync.metrics.results import as_json
@@ -86,8 +86,8 @@ def test_anchors_are_the_live_current_members_with_summary_and_status(
 def test_snapshots_are_grouped_by_period_as_stored(cache: Cache, loaded: LoadedConfig) -> None:
     """Every stored snapshot, grouped by its period label, with its JSON value."""
     flow = builders.flow()
-    replace_snapshots(cache, "2026-W46", {("overall", "flow"): as_json(flow)}, NOW)
-    replace_snapshots(
+    store_snapshots(cache, "2026-W46", {("overall", "flow"): as_json(flow)}, NOW)
+    store_snapshots(
         cache, "current", {("overall", "data_quality"): as_json(builders.data_quality())}, NOW
     )
     page_inputs = read_page_inputs(cache, loaded, NOW)
@@ -138,7 +138,7 @@ def test_pages_build_from_what_the_cache_holds(cache: Cache, loaded: LoadedConfi
         )
         cache.record_membership(session, "theme:GROWTH", {"PORT-1"}, NOW)
     values = {key: as_json(value) for key, value in builders.period_metrics().items()}
-    replace_snapshots(cache, "last-4-weeks", values, NOW)
+    store_snapshots(cache, "last-4-weeks", values, NOW)
     growth = build_pages(read_page_inputs(cache, loaded, NOW), "themes")[0]
     assert growth.title == "Theme: Grow revenue"
     assert "Checkout" in builders.text(growth.body)

@@ -11,7 +11,7 @@ import pytest
 import responses
 
 from restrat_sync.cache import open_cache
-from restrat_sync.cache.snapshots import replace_snapshots
+from restrat_sync.cache.snapshots import store_snapshots
 from restrat_sync.confluence import connect_confluence
 from restrat_sync.errors import ConfigError
 from restrat_sync.http import RetryPolicy, create_session
@@ -111,12 +111,12 @@ def test_the_digest_follows_values_not_computation_times(tmp_path: Path) -> None
     cache = open_cache(f"sqlite:///{tmp_path / 'cache.db'}")
     try:
         values = {("overall", "flow"): {"velocity": 3}}
-        replace_snapshots(cache, ROLLING_LABEL, values, NOW)
-        replace_snapshots(cache, CURRENT, {("overall", "quality"): {"n": 1}}, NOW)
+        store_snapshots(cache, ROLLING_LABEL, values, NOW)
+        store_snapshots(cache, CURRENT, {("overall", "quality"): {"n": 1}}, NOW)
         first = metrics_digest(cache)
-        replace_snapshots(cache, ROLLING_LABEL, values, NOW + timedelta(hours=1))
+        store_snapshots(cache, ROLLING_LABEL, values, NOW + timedelta(hours=1))
         assert metrics_digest(cache) == first
-        replace_snapshots(cache, ROLLING_LABEL, {("overall", "flow"): {"velocity": 4}}, NOW)
+        store_snapshots(cache, ROLLING_LABEL, {("overall", "flow"): {"velocity": 4}}, NOW)
         assert metrics_digest(cache) != first
     finally:
         cache.close()
