@@ -6,14 +6,14 @@ last computation (only the periods those changes can touch: ``touched``), when t
 JQL, Jira's status catalogue or restrat-sync's version changed (everything), on the first
 computation of a new local day (the rolling window and the periods still open then), and for a
 period a page needs that was never computed; otherwise not at all. Each computation is
-recorded as a metric run with what its changes touched. Pages are built from the snapshots
-alone (``pages.build``).
+recorded as a metric run with what its changes touched, from which ``rolling_pages_due`` says
+which rolling pages may be written. Pages are built from the snapshots alone (``pages.build``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +21,12 @@ from pathlib import Path
 from restrat_sync import __version__
 from restrat_sync.cache import Cache
 from restrat_sync.cache.changes import pending_changes
+from restrat_sync.cache.pages import PublishedRecord, read_published
 from restrat_sync.cache.portfolio import status_catalogue
 from restrat_sync.cache.snapshots import (
     MetricRunRecord,
     last_metric_run,
+    metric_runs,
     record_metric_run,
     stored_periods,
 )
@@ -34,13 +36,19 @@ from restrat_sync.errors import ConfigError
 from restrat_sync.http import RetryingSession
 from restrat_sync.metrics.compute import CURRENT
 from restrat_sync.metrics.runner import MetricsRun, Since, compute_and_store
-from restrat_sync.pages.build import KINDS, build_pages
+from restrat_sync.pages.build import (
+    KINDS,
+    OVERVIEW_TITLE,
+    build_pages,
+    page_title,
+    theme_page_names,
+)
 from restrat_sync.pages.inputs import read_page_inputs
 from restrat_sync.pages.page import CADENCES, Cadence, RenderedPage
 from restrat_sync.periods import ROLLING_LABEL, Period, parse_period, recent_periods
 from restrat_sync.publish import DryRunReport, PublishReport, publish_pages, write_dry_run
 from restrat_sync.settings import Settings, confluence_credentials
-from restrat_sync.touched import inputs_fingerprint, same_local_day
+from restrat_sync.touched import OVERVIEW, due_pages, inputs_fingerprint, same_local_day
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +57,12 @@ ALL = "all"
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which pages to build: cadences in publishing order, and an explicit period or None."""
+    """Which pages to build: cadences in publishing order, an explicit period or None, and
+    the theme keys whose pages to build (all of them when None)."""
 
     cadences: tuple[Cadence, ...]
     period: str | None = None
+    themes: frozenset[str] | None = None
 
     @classmethod
     def of(cls, cadence: str, period: str | None) -> Selection:
@@ -123,6 +133,34 @@ def _parse(label: str, now: datetime, zone: str) -> Period:
         raise ConfigError([f"--period: {exc}"]) from exc
 
 
+def rolling_pages_due(cache: Cache, loaded: LoadedConfig, now: datetime) -> frozenset[str]:
+    """The rolling pages (``touched.OVERVIEW`` and theme keys) that may be written now: never
+    written, last checked on an earlier local day, or fed by a metric run since."""
+    config = loaded.config
+    names = {OVERVIEW: OVERVIEW_TITLE, **theme_page_names(config)}
+    titles = {page: page_title(config, name) for page, name in names.items()}
+    records = read_published(cache, titles.values())
+    checked = {page: _checked(records.get(title)) for page, title in titles.items()}
+    known = [at for at in checked.values() if at is not None]
+    runs = metric_runs(cache, since=min(known)) if known else []
+    return due_pages(checked, [(r.computed_at, r.touched) for r in runs], now, config.timezone)
+
+
+def _checked(record: PublishedRecord | None) -> datetime | None:
+    """When the page was last written or found current; None when its last publish failed."""
+    if record is None or not record.content_hash:
+        return None
+    return record.checked_at or record.published_at
+
+
+def rolling_selection(due: Collection[str]) -> Selection:
+    """The overview and theme pages among ``due``, as a selection to build."""
+    themes = frozenset(due) - {OVERVIEW}
+    cadences: list[Cadence] = ["overview"] if OVERVIEW in due else []
+    cadences += ["themes"] if themes else []
+    return Selection(tuple(cadences), themes=themes)
+
+
 def render_pages(
     cache: Cache,
     loaded: LoadedConfig,
@@ -135,7 +173,7 @@ def render_pages(
     inputs = read_page_inputs(cache, loaded, now)
     pages: list[RenderedPage] = []
     for cadence in selection.cadences:
-        pages += build_pages(inputs, cadence, selection.period)
+        pages += build_pages(inputs, cadence, selection.period, selection.themes)
     return pages
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from restrat_sync.cache import Cache, open_cache
-from restrat_sync.cache.snapshots import store_snapshots
+from restrat_sync.cache.changes import Changes
+from restrat_sync.cache.snapshots import MetricRunRecord, record_metric_run, store_snapshots
 from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.jira.records import IssueRecord
 from restrat_sync.metrics.results import as_json
@@ -144,3 +145,12 @@ def test_pages_build_from_what_the_cache_holds(cache: Cache, loaded: LoadedConfi
     assert "Checkout" in builders.text(growth.body)
     jql = [m["jqlQuery"] for m in builders.macros(growth.body, "jira")]
     assert "project = PORT AND issuetype = Initiative AND labels = theme-growth" in jql
+
+
+def test_the_last_computation_is_the_last_metric_run(cache: Cache, loaded: LoadedConfig) -> None:
+    """The rolling window ends at the dashboards' last metric run; None before the first."""
+    assert read_page_inputs(cache, loaded, NOW).last_computed_at is None
+    for hours in (1, 2):
+        at = NOW + timedelta(hours=hours)
+        record_metric_run(cache, MetricRunRecord(at, "print", (), None, 0), Changes())
+    assert read_page_inputs(cache, loaded, NOW).last_computed_at == NOW + timedelta(hours=2)

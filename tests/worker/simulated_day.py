@@ -27,23 +27,13 @@ import requests
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.worker.jobs import CADENCE_JOBS, SYNC, Jobs
 from restrat_sync.worker.schedule import job_triggers, latest_firing
-from tests.worker.sandboxed import make_jobs, worker_env
+from tests.worker.sandboxed import FakeClock, make_jobs, worker_env
 
 DATA_END = datetime(2024, 6, 30, tzinfo=UTC)  # the sandbox's portfolio ends here
 DAY_START = datetime(2024, 6, 30, 22, 0, tzinfo=UTC)  # Monday 2024-07-01 00:00 in Berlin
 SYNC_EVERY = timedelta(minutes=15)  # the starter config's schedule.sync
 TICKS = 96  # 24 hours of syncs
 WRITE_ROUTES = ("POST /wiki/rest/api/content", "PUT /wiki/rest/api/content/{id}")
-
-
-class FakeClock:
-    """A clock that says what the test sets."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass(frozen=True)
@@ -53,6 +43,7 @@ class DayCounts:
     page_writes: dict[str, dict[str, int]]  # title -> route -> writes
     outcomes: Counter[tuple[str, str]]  # (job, outcome) -> runs
     seconds: float
+    metrics: str  # the worker's /metrics at the end of the day
 
     def page_versions(self, title: str) -> int:
         """How many times the page itself (not its labels or property) was written."""
@@ -93,7 +84,9 @@ def simulate_day(folder: Path) -> DayCounts:
             _reset_stats(server)
             started = time.monotonic()
             outcomes = run_day(jobs, clock)
-            return DayCounts(_page_writes(server), outcomes, time.monotonic() - started)
+            seconds = time.monotonic() - started
+            metrics = jobs.context.telemetry.prometheus_text().decode()
+            return DayCounts(page_writes(server), outcomes, seconds, metrics)
         finally:
             jobs.context.cache.close()
 
@@ -138,7 +131,7 @@ def _reset_stats(server: SandboxServer) -> None:
     requests.delete(f"{server.url}/_sandbox/stats", timeout=10).raise_for_status()
 
 
-def _page_writes(server: SandboxServer) -> dict[str, dict[str, int]]:
+def page_writes(server: SandboxServer) -> dict[str, dict[str, int]]:
     answer = requests.get(f"{server.url}/_sandbox/stats", timeout=10)
     answer.raise_for_status()
     return dict(answer.json()["page_writes"])

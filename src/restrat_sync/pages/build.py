@@ -9,6 +9,7 @@ page, which it names as its parent.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 
 from restrat_sync.config import Config
 from restrat_sync.errors import ConfigError, RestratError
@@ -16,7 +17,6 @@ from restrat_sync.pages.inputs import PageInputs
 from restrat_sync.pages.models import (
     PageModel,
     ParentModel,
-    ThemeModel,
     monthly_model,
     overview_model,
     quarterly_model,
@@ -43,12 +43,16 @@ class MissingSnapshots(RestratError):
 
 
 def build_pages(
-    inputs: PageInputs, cadence: Cadence, period_label: str | None = None
+    inputs: PageInputs,
+    cadence: Cadence,
+    period_label: str | None = None,
+    themes: Collection[str] | None = None,
 ) -> list[RenderedPage]:
     """The pages of ``cadence``, every body checked well-formed.
 
     ``overview`` and ``themes`` cover the last four weeks (``period_label`` may only name it);
-    ``weekly``, ``monthly`` and ``quarterly`` give the cadence parent page, then the page of
+    ``themes`` names the theme keys whose pages to build (all without it). ``weekly``,
+    ``monthly`` and ``quarterly`` give the cadence parent page, then the page of
     ``period_label``, by default the last complete week, month or quarter before
     ``inputs.now``. Raises ConfigError for a label that is not a period of the cadence, and
     MissingSnapshots when the period has no snapshots at all.
@@ -60,26 +64,18 @@ def build_pages(
         if cadence == "overview":
             models: list[tuple[str, PageModel]] = [(OVERVIEW_TITLE, overview_model(inputs))]
         else:
-            models = list(_themed(theme_models(inputs)))
-        return [
-            _page(inputs.config, cadence, ROLLING_LABEL, None, t, m, settings) for t, m in models
-        ]
+            names = theme_page_names(inputs.config)
+            chosen = [m for m in theme_models(inputs) if themes is None or m.theme.key in themes]
+            models = [(names[m.theme.key], m) for m in chosen]
+        return [_page(inputs, cadence, ROLLING_LABEL, None, t, m, settings) for t, m in models]
     period = resolve_period(inputs, cadence, period_label)
     _require_snapshots(inputs, period.label)
     parent = PARENT_TITLES[cadence]
     child = _cadence_model(inputs, cadence, period)
     return [
+        _page(inputs, cadence, period.label, None, parent, ParentModel(KINDS[cadence]), settings),
         _page(
-            inputs.config,
-            cadence,
-            period.label,
-            None,
-            parent,
-            ParentModel(KINDS[cadence]),
-            settings,
-        ),
-        _page(
-            inputs.config,
+            inputs,
             cadence,
             period.label,
             parent,
@@ -134,16 +130,14 @@ def _require_snapshots(inputs: PageInputs, label: str) -> None:
         )
 
 
-def _themed(models: list[ThemeModel]) -> list[tuple[str, PageModel]]:
-    """Theme page names; a name two themes share gets the theme's key, so titles stay unique."""
-    names = Counter(model.theme.name for model in models)
-    return [
-        (
-            f"Theme: {m.theme.name}" + (f" ({m.theme.key})" if names[m.theme.name] > 1 else ""),
-            m,
-        )
-        for m in models
-    ]
+def theme_page_names(config: Config) -> dict[str, str]:
+    """Theme key -> its page's name, in config order; a name two themes share gets the theme's
+    key, so titles stay unique."""
+    names = Counter(theme.name for theme in config.themes)
+    return {
+        t.key: f"Theme: {t.name}" + (f" ({t.key})" if names[t.name] > 1 else "")
+        for t in config.themes
+    }
 
 
 def _cadence_model(inputs: PageInputs, cadence: Cadence, period: Period) -> PageModel:
@@ -155,7 +149,7 @@ def _cadence_model(inputs: PageInputs, cadence: Cadence, period: Period) -> Page
 
 
 def _page(
-    config: Config,
+    inputs: PageInputs,
     cadence: Cadence,
     period: str,
     parent: str | None,
@@ -163,8 +157,10 @@ def _page(
     model: PageModel,
     settings: RenderSettings,
 ) -> RenderedPage:
+    config = inputs.config
     title = page_title(config, name)
     body = render(model, settings)
     check_well_formed(body, where=f"the page {title!r}")
     parent_title = None if parent is None else page_title(config, parent)
-    return RenderedPage(title, cadence, period, parent_title, page_labels(cadence), body)
+    labels = page_labels(cadence)
+    return RenderedPage(title, cadence, period, parent_title, labels, body, inputs.last_sync_at)
