@@ -225,7 +225,35 @@ def test_the_hash_and_where_it_is_kept(
         assert record.content_hash == content_hash(each)
         assert (record.cadence, record.period, record.version) == (each.cadence, "2026-W47", 1)
         assert record.page_id == remote(wiki, each.title)["id"]
-        assert record.published_at == NOW
+        assert record.published_at == record.checked_at == NOW
+
+
+def test_the_property_keeps_the_exact_sync_time_and_changes_only_with_the_page(
+    gateway: ConfluenceGateway, cache: Cache, wiki: Wiki
+) -> None:
+    """The sync a page was built after is in its property, to the microsecond (the body says
+    only the day). A later sync that changes no content changes no property: writing one is a
+    write too."""
+    synced = datetime(2026, 11, 22, 8, 59, 30, 123456, tzinfo=UTC)
+    publish(gateway, cache, [dataclasses.replace(page("Overview"), synced_at=synced)])
+    prop = remote(wiki, "Overview")["metadata"]["properties"][PROPERTY_KEY]
+    assert prop["value"]["synced_at"] == "2026-11-22T08:59:30.123456+00:00"
+    later = dataclasses.replace(page("Overview"), synced_at=synced.replace(hour=9, minute=15))
+    report = publish_pages([later], gateway, cache, CONFIG, NOW.replace(hour=10))
+    assert (report.write_requests, outcomes(report)) == (0, {"Overview": "unchanged"})
+    assert remote(wiki, "Overview")["metadata"]["properties"][PROPERTY_KEY] == prop
+
+
+def test_a_page_found_unchanged_is_recorded_as_checked(
+    gateway: ConfluenceGateway, cache: Cache
+) -> None:
+    """Publishing a page that is already as it would be written records when it was found
+    current (the quiet rule for the rolling pages reads it); its write time stays."""
+    publish(gateway, cache, [page("Overview")])
+    publish_pages([page("Overview")], gateway, cache, CONFIG, NOW.replace(hour=10))
+    record = published_page(cache, "Overview")
+    assert record is not None
+    assert (record.published_at, record.checked_at) == (NOW, NOW.replace(hour=10))
 
 
 def test_a_changed_page_is_updated_in_place(

@@ -322,10 +322,11 @@ def _add_publish(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "publish",
         help="publish the dashboard pages to Confluence",
         description="Build the dashboard pages (docs/pages.md) from the metric snapshots and "
-        "publish them into confluence.space under confluence.parent_page. Metrics older than "
-        "the last sync, or missing for a period a page needs, are computed first. Unchanged "
-        "pages are not written; a page with the same title that restrat-sync does not own is "
-        "never overwritten (that page fails, the others go on, and the exit code is 1).",
+        "publish them into confluence.space under confluence.parent_page. What syncs changed "
+        "since the metrics were last computed, or a period a page needs, is computed first. "
+        "Unchanged pages are not written; a page with the same title that restrat-sync does "
+        "not own is never overwritten (that page fails, the others go on, and the exit code "
+        "is 1).",
     )
     publish.add_argument(
         "--cadence",

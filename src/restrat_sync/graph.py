@@ -68,15 +68,24 @@ class Graph:
 
     def descendants(self, key: str) -> set[str]:
         """Every item below ``key`` at any depth, ``key`` itself excluded (even on a cycle)."""
-        seen = {key}
-        stack = [key]
-        while stack:
-            for child in self._children.get(stack.pop(), ()):
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        seen.discard(key)
-        return seen
+        return _reach(key, self._children)
+
+    def ancestors(self, key: str) -> set[str]:
+        """Every item above ``key`` at any depth, ``key`` itself excluded (even on a cycle)."""
+        return _reach(key, self._parents)
+
+
+def _reach(key: str, edges: Mapping[str, tuple[str, ...]]) -> set[str]:
+    """Every item reached from ``key`` along ``edges``, without recursion; ``key`` excluded."""
+    seen = {key}
+    stack = [key]
+    while stack:
+        for other in edges.get(stack.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                stack.append(other)
+    seen.discard(key)
+    return seen
 
 
 def _parents_of(

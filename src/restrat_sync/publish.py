@@ -37,6 +37,7 @@ from restrat_sync import __version__
 from restrat_sync.cache.pages import (
     PublishedRecord,
     published_page,
+    record_checked,
     record_published,
 )
 from restrat_sync.cache.store import Cache
@@ -52,7 +53,8 @@ from restrat_sync.pages.storage import check_well_formed, paragraph, serialize
 
 log = logging.getLogger(__name__)
 
-PROPERTY_KEY = "restrat-sync"  # the content property: {"hash", "cadence", "period"}
+# The content property: {"hash", "cadence", "period", "synced_at"}, written with the page.
+PROPERTY_KEY = "restrat-sync"
 ROOT_BODY = serialize(
     paragraph("Dashboards published by restrat-sync. The pages below are updated automatically.")
 )
@@ -224,6 +226,8 @@ class _Publisher:
         if cached is None or cached.page_id != remote.id or cached.content_hash != digest:
             # Adopted (a fresh cache, or a page the cache does not know): marks where missing.
             self._finish(page, remote, remote.version, digest)
+        else:
+            record_checked(self.cache, page.title, self.now)
         return PageOutcome(page.title, "unchanged", remote.id, remote.version)
 
     def _write_body(self, page: RenderedPage, remote: RemotePage, parent_id: str) -> int:
@@ -270,13 +274,16 @@ class _Publisher:
             self.gateway.add_labels(remote.id, missing, page.title)
         if _property_hash(remote) != digest:
             value = {"hash": digest, "cadence": page.cadence, "period": page.period}
+            if page.synced_at is not None:  # exact, unlike the page's "data as of" day
+                value["synced_at"] = page.synced_at.isoformat()
             self.gateway.set_property(
                 remote.id, PROPERTY_KEY, value, remote.property_version, page.title
             )
 
     def _record(self, page: RenderedPage, page_id: str, version: int, digest: str) -> None:
+        checked = self.now if digest else None  # a publish that did not finish checked nothing
         record = PublishedRecord(
-            page.title, page_id, page.cadence, page.period, digest, version, self.now
+            page.title, page_id, page.cadence, page.period, digest, version, self.now, checked
         )
         record_published(self.cache, record)
 

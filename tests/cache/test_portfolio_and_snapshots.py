@@ -8,10 +8,13 @@ from datetime import date, timedelta
 from restrat_sync.cache import Cache
 from restrat_sync.cache.portfolio import read_portfolio
 from restrat_sync.cache.snapshots import (
+    SnapshotDiff,
+    diff_snapshots,
     read_snapshots,
     record_attribution,
-    replace_snapshots,
+    store_snapshots,
     theme_history,
+    value_hash,
 )
 from restrat_sync.config import Hierarchy
 from restrat_sync.items import Link
@@ -91,11 +94,11 @@ def test_a_changelog_that_does_not_reach_the_current_status_is_flagged(cache: Ca
 
 
 def test_recomputing_a_period_replaces_its_snapshots(cache: Cache) -> None:
-    """Snapshots are kept per period, scope and metric; a recomputation replaces the period's
-    rows and leaves other periods alone."""
-    replace_snapshots(cache, "2026-W46", {("overall", "flow"): {"v": 1}}, NOW)
-    replace_snapshots(cache, "2026-W47", {("overall", "flow"): {"v": 2}, ("x", "y"): [1]}, NOW)
-    replace_snapshots(cache, "2026-W47", {("overall", "flow"): {"v": 3}}, NOW)
+    """Snapshots are kept per period, scope and metric; a recomputation makes the period's
+    rows its values (one gone is deleted) and leaves other periods alone."""
+    store_snapshots(cache, "2026-W46", {("overall", "flow"): {"v": 1}}, NOW)
+    store_snapshots(cache, "2026-W47", {("overall", "flow"): {"v": 2}, ("x", "y"): [1]}, NOW)
+    store_snapshots(cache, "2026-W47", {("overall", "flow"): {"v": 3}}, NOW)
     stored = [(s.period, s.scope, s.metric, s.value) for s in read_snapshots(cache)]
     assert stored == [
         ("2026-W46", "overall", "flow", {"v": 1}),
@@ -106,10 +109,43 @@ def test_recomputing_a_period_replaces_its_snapshots(cache: Cache) -> None:
     ]
 
 
+def test_an_equal_value_keeps_its_snapshot_and_when_it_last_changed(cache: Cache) -> None:
+    """Storing the same value again writes nothing: computed_at stays the time the value last
+    changed. A changed value takes the new time; the answer says what was added, changed or
+    removed."""
+    later, latest = NOW + timedelta(hours=1), NOW + timedelta(hours=2)
+    flow, load = ("overall", "flow"), ("overall", "load")
+    first = store_snapshots(cache, "2026-W47", {flow: {"v": 1.5, "k": ["A-1"]}, load: 2}, NOW)
+    assert (first.added, first.changed, first.removed) == ((flow, load), (), ())
+    # Key order and a float read back from JSON make no difference.
+    same = store_snapshots(cache, "2026-W47", {flow: {"k": ["A-1"], "v": 1.5}, load: 2}, later)
+    assert len(same) == 0
+    moved = store_snapshots(cache, "2026-W47", {flow: {"v": 1.5, "k": ["A-1"]}, load: 3}, latest)
+    assert (moved.added, moved.changed, moved.removed) == ((), (load,), ())
+    computed = {(s.scope, s.metric): s.computed_at for s in read_snapshots(cache)}
+    assert computed == {flow: NOW, load: latest}
+
+
+def test_snapshot_differences_are_found_by_hash() -> None:
+    """New keys are added, keys with another hash changed, missing keys removed; a stored row
+    without a hash (written before hashes were kept) counts as changed."""
+    stored = {("a", "m"): "h1", ("b", "m"): "h2", ("c", "m"): None, ("d", "m"): "h4"}
+    fresh = {("a", "m"): "h1", ("b", "m"): "h9", ("c", "m"): "h3", ("e", "m"): "h5"}
+    diff = diff_snapshots(stored, fresh)
+    assert diff == SnapshotDiff(
+        added=(("e", "m"),), changed=(("b", "m"), ("c", "m")), removed=(("d", "m"),)
+    )
+    assert value_hash({"x": [1, 2.5], "y": None}) == value_hash({"y": None, "x": [1, 2.5]})
+
+
 def test_attribution_history_records_theme_changes_as_spans(cache: Cache) -> None:
     """A changed theme closes the old span and opens a new one; unchanged items keep theirs."""
     later = NOW + timedelta(hours=1)
-    assert record_attribution(cache, {"E-1": "GROWTH", "E-2": "UNALIGNED"}, NOW) == 0
-    assert record_attribution(cache, {"E-1": "RELIABILITY", "E-2": "UNALIGNED"}, later) == 1
+    assert record_attribution(cache, {"E-1": "GROWTH", "E-2": "UNALIGNED"}, NOW) == {}
+    # The answer gives the theme before of each item that changed theme or left.
+    assert record_attribution(cache, {"E-1": "RELIABILITY"}, later) == {
+        "E-1": "GROWTH",
+        "E-2": "UNALIGNED",
+    }
     spans = [(s.issue_key, s.theme, s.since, s.until) for s in theme_history(cache)]
     assert spans == [("E-1", "GROWTH", NOW, later), ("E-1", "RELIABILITY", later, None)]

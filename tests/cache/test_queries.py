@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import inspect
 
 from restrat_sync.cache import Cache
+from restrat_sync.cache.changes import pending_changes
 from restrat_sync.cache.store import RunKeys
 from restrat_sync.jira.records import IssueRecord
 from tests.cache.conftest import CREATED, NOW, issue
@@ -264,6 +265,9 @@ def test_record_memberships_opens_and_closes_spans_from_key_sets(
     assert cache.open_members("kr:A:0") == {"PAY-9"}
     again = keys.record_memberships(listings, LATER + timedelta(hours=1))
     assert (again.joined, again.left) == (0, 0)
+    # Each mapping whose members changed is queued for the metrics once per change.
+    assert sorted(pending_changes(cache).mappings) == ["kr:A:0", "theme:A"]
+    assert len(pending_changes(cache).ids) == 3  # theme:A twice (NOW, LATER), kr:A:0 once
 
 
 def test_unfetched_gives_listed_keys_the_cache_lacks(cache: Cache, keys: RunKeys) -> None:

@@ -8,10 +8,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from restrat_sync.cache import Cache, UpsertCounts
-from restrat_sync.cache.models import FieldChange, Issue, IssueLink, Status, StatusTransition
+from restrat_sync.cache.changes import pending_changes
+from restrat_sync.cache.models import (
+    FieldChange,
+    Issue,
+    IssueLink,
+    PendingChange,
+    Status,
+    StatusTransition,
+)
 from restrat_sync.jira.records import (
     PARENT,
     FieldChangeRecord,
@@ -233,3 +241,78 @@ def test_a_moved_issue_keeps_its_id_and_history(cache: Cache) -> None:
     assert upsert(cache, [moved], LATER) == UpsertCounts(0, 1, 0, 0)
     assert cache.issue_keys() == {"OPS-1"}
     assert cache.counts()["status_transitions"] == 2
+
+
+def queued(cache: Cache) -> set[tuple[str, bool, bool]]:
+    """The issue changes waiting for the metrics, as (key, new, moved); the queue emptied."""
+    changes = pending_changes(cache)
+    with cache.transaction() as session:
+        session.execute(delete(PendingChange))
+    return {(change.key, change.new, change.moved) for change in changes.issues}
+
+
+def test_only_a_change_is_queued_for_the_metrics(cache: Cache) -> None:
+    """New issues and issues whose fields or history changed are queued for the metrics; an
+    issue seen again unchanged is not, however often it is seen."""
+    upsert(cache, [started(1), issue(2)])
+    assert queued(cache) == {("PAY-1", True, False), ("PAY-2", True, False)}
+    upsert(cache, [started(1), dataclasses.replace(issue(2), summary="Renamed")], LATER)
+    upsert(cache, [started(1)], LATER)
+    assert queued(cache) == {("PAY-2", False, False)}
+    more_history = dataclasses.replace(
+        started(1),
+        transitions=(*started(1).transitions, transition(199, "In Progress", NOW)),
+    )
+    upsert(cache, [more_history], LATER)
+    assert queued(cache) == {("PAY-1", False, False)}
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        {"parent_key": "PAY-9"},
+        {"epic_link_key": "PAY-9"},
+        {"key": "PAY-99"},
+        {"links": (link("L7", "PAY-9"),)},
+    ],
+)
+def test_a_new_place_in_the_graph_is_queued_as_a_move(cache: Cache, moved: Any) -> None:
+    """A new parent, Epic Link, key or set of links is a move as well as a change."""
+    upsert(cache, [started(1)])
+    queued(cache)
+    upsert(cache, [dataclasses.replace(started(1), **moved)], LATER)
+    assert queued(cache) == {("PAY-99" if "key" in moved else "PAY-1", False, True)}
+
+
+def test_flags_are_queued_as_moves_once(cache: Cache) -> None:
+    """Deleting or leaving the scope takes an issue out of the graph: a move, queued once and
+    not again when flagged a second time; coming back is a move too."""
+    upsert(cache, [issue(1), issue(2)])
+    queued(cache)
+    with cache.transaction() as session:
+        cache.mark_deleted(session, ["PAY-1"], LATER)
+        cache.mark_out_of_scope(session, ["PAY-2"], LATER)
+    with cache.transaction() as session:
+        cache.mark_deleted(session, ["PAY-1"], LATER)
+    assert queued(cache) == {("PAY-1", False, True), ("PAY-2", False, True)}
+    upsert(cache, [issue(2)], LATER)  # listed again: back in scope
+    assert queued(cache) == {("PAY-2", False, True)}
+
+
+def test_a_key_given_to_another_issue_is_queued_as_a_move(cache: Cache) -> None:
+    """The issue that held a reused key is gone from the graph: a move, besides the new one."""
+    upsert(cache, [started(1)])
+    queued(cache)
+    upsert(cache, [issue(1, id=99, summary="Reborn")], LATER)
+    changes = pending_changes(cache)
+    assert [(c.key, c.new, c.moved) for c in changes.issues] == [("PAY-1", True, True)]
+
+
+def test_queued_changes_of_one_issue_are_read_as_one(cache: Cache) -> None:
+    """An issue that came and then moved before the metrics looked is read once, as new and
+    moved, with every row's id."""
+    upsert(cache, [started(1)])
+    upsert(cache, [dataclasses.replace(started(1), parent_key="PAY-9")], LATER)
+    changes = pending_changes(cache)
+    assert [(c.key, c.new, c.moved) for c in changes.issues] == [("PAY-1", True, True)]
+    assert len(changes.ids) == 2

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 from pydantic import SecretStr
 
 from restrat_sync.demo import sandbox_settings
@@ -42,3 +43,13 @@ def point_at(server: SandboxServer, config_dir: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("RESTRAT_JIRA_USER", options.user)
     monkeypatch.setenv("RESTRAT_JIRA_TOKEN", options.token)
     monkeypatch.setenv("RESTRAT_CONFLUENCE_URL", f"{server.url}/wiki")
+
+
+def transition(server: SandboxServer, key: str, status: str) -> None:
+    """Move issue ``key`` into ``status`` through the sandbox's Jira API, as a user would."""
+    http = requests.Session()
+    http.auth = (server.state.options.user, server.state.options.token)
+    api = f"{server.url}/rest/api/2/issue/{key}/transitions"
+    moves = http.get(api, timeout=10).json()["transitions"]
+    move = next(t for t in moves if t["to"]["name"] == status)
+    http.post(api, json={"transition": {"id": move["id"]}}, timeout=10).raise_for_status()

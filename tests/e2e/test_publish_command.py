@@ -10,12 +10,13 @@ import pytest
 import requests
 
 from restrat_sync.cache import open_cache
+from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.cli import main
 from restrat_sync.config import load_config
 from restrat_sync.dashboards import Selection, refresh_metrics
-from restrat_sync.periods import last_complete
+from restrat_sync.periods import last_complete, period_of
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
-from tests.e2e.conftest import NOW, point_at
+from tests.e2e.conftest import NOW, point_at, transition
 
 WRITES = ("POST", "PUT", "DELETE")
 
@@ -159,24 +160,51 @@ def test_publish_before_any_sync_says_to_sync_first(
     assert "run `restrat-sync sync` first" in capsys.readouterr().err
 
 
-def test_metrics_are_computed_again_only_when_the_pages_need_it(
+def test_metrics_are_computed_again_only_when_something_changed(
     synced: SandboxServer, config_dir: Path
 ) -> None:
-    """Snapshots are recomputed when missing, older than the last sync or than a day, or lacking
-    the period asked for; otherwise publish uses them as they are."""
+    """Snapshots are computed the first time, after a sync that changed something (and then
+    only the periods it can touch: closed ones keep their snapshots and when they last
+    changed), on a new local day (the periods still open), and for a period never computed.
+    A sync that found nothing new computes nothing."""
     loaded = load_config(config_dir / "config" / "restrat.yaml")
     cache = open_cache(f"sqlite:///{config_dir / 'cache.db'}")
     everything = Selection.of("all", None)
+    now = datetime.now(UTC)
+    zone = loaded.config.timezone
+    last_month = last_complete("month", now, zone).label
     try:
-        assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is True
-        assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is False
-        assert main(["sync"]) == 0  # a newer sync: the snapshots are now out of date
-        assert refresh_metrics(cache, loaded, datetime.now(UTC), everything) is True
-        # The rolling window moves with the clock: a day later, the overview is recomputed.
-        tomorrow = datetime.now(UTC) + timedelta(hours=25)
-        assert refresh_metrics(cache, loaded, tomorrow, everything) is True
+        first = refresh_metrics(cache, loaded, now, everything)
+        assert first is not None
+        assert first.touched is None  # a first computation: everything
+        assert refresh_metrics(cache, loaded, now, everything) is None
+        assert main(["sync"]) == 0  # nothing changed in Jira
+        assert refresh_metrics(cache, loaded, now, everything) is None
+        story = next(
+            i
+            for i in synced.state.portfolio.issues.values()
+            if i.issuetype == "Story" and i.project == "PAY" and i.status == "To Do"
+        )
+        transition(synced, story.key, "In Progress")
+        assert main(["sync"]) == 0
+        later = now + timedelta(minutes=1)
+        changed = refresh_metrics(cache, loaded, later, everything)
+        assert changed is not None
+        assert changed.touched  # the story's theme (or the unaligned bucket)
+        kept = read_snapshots(cache, [last_month])
+        assert kept
+        assert {snapshot.computed_at for snapshot in kept} == {now}
+        # The next day, nothing changed: the periods still open at the last computation.
+        tomorrow = now + timedelta(hours=25)
+        drift = refresh_metrics(cache, loaded, tomorrow, everything)
+        assert drift is not None
+        assert drift.touched == frozenset()
+        computed = {result.period.label for result in drift.periods}
+        assert "last-4-weeks" in computed
+        assert period_of("month", now, zone).label in computed
+        assert last_month not in computed
         old_month = Selection.of("monthly", "2024-01")
-        assert refresh_metrics(cache, loaded, datetime.now(UTC), old_month) is True
-        assert refresh_metrics(cache, loaded, datetime.now(UTC), old_month) is False
+        assert refresh_metrics(cache, loaded, tomorrow, old_month) is not None
+        assert refresh_metrics(cache, loaded, tomorrow, old_month) is None
     finally:
         cache.close()

@@ -16,7 +16,7 @@ from restrat_sync.demo import sandbox_settings
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.sync import Syncer, SyncOptions, open_syncer
-from tests.e2e.conftest import NOW
+from tests.e2e.conftest import NOW, transition
 from tests.e2e.sandbox_truth import (
     cached_field,
     cached_keys,
@@ -116,11 +116,7 @@ def change_through_jira(server: SandboxServer) -> dict[str, str]:
         for i in portfolio.issues.values()
         if i.issuetype == "Epic" and i.project == "PAY" and i.key != story.parent
     )
-    moves = http.get(f"{api}/issue/{story.key}/transitions", timeout=10).json()["transitions"]
-    start = next(t for t in moves if t["to"]["name"] == "In Progress")
-    http.post(
-        f"{api}/issue/{story.key}/transitions", json={"transition": {"id": start["id"]}}, timeout=10
-    ).raise_for_status()
+    transition(server, story.key, "In Progress")
     parent_field = (
         {"parent": {"key": other_epic.key}}
         if server.state.flavor == "cloud"

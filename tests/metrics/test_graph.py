@@ -78,6 +78,9 @@ def test_children_parents_and_descendants_follow_the_hierarchy() -> None:
     assert g.descendants("INIT-1") == {"EPIC-1", "STORY-1", "SUB-1"}
     assert g.descendants("SUB-1") == set()
     assert g.descendants("NOT-THERE") == set()
+    assert g.ancestors("SUB-1") == {"STORY-1", "EPIC-1", "INIT-1"}
+    assert g.ancestors("INIT-1") == set()
+    assert g.ancestors("NOT-THERE") == set()
 
 
 def test_parents_are_the_hierarchy_parent_then_link_parents_without_repeats() -> None:
@@ -117,6 +120,8 @@ def test_descendants_are_cycle_safe() -> None:
     g = graph(item("A-1", None, implements("B-1")), item("B-1", "A-1"))
     assert g.descendants("A-1") == {"B-1"}
     assert g.descendants("B-1") == {"A-1"}
+    assert g.ancestors("A-1") == {"B-1"}
+    assert g.ancestors("B-1") == {"A-1"}
 
 
 def test_descendants_of_a_deep_chain_need_no_recursion() -> None:

@@ -196,15 +196,22 @@ def inputs(
     settings: Config | None = None,
     anchors: Mapping[str, tuple[Anchor, ...]] | None = None,
     now: datetime = NOW,
+    last_sync_at: datetime = LAST_SYNC,
+    computed_at: datetime = NOW,
+    last_computed_at: datetime | None = None,
 ) -> PageInputs:
-    """Page inputs holding ``stored`` (period -> (scope, metric) -> metric dataclass)."""
+    """Page inputs holding ``stored`` (period -> (scope, metric) -> metric dataclass), as
+    computed at ``computed_at``."""
     chosen = settings or config()
     return PageInputs(
         config=chosen,
         theme_jql={t.key: f'project = PORT AND labels = "{t.key.lower()}"' for t in chosen.themes},
         now=now,
-        snapshots={period: snapshots(period, values) for period, values in stored.items()},
-        last_sync_at=LAST_SYNC,
+        snapshots={
+            period: snapshots(period, values, computed_at) for period, values in stored.items()
+        },
+        last_sync_at=last_sync_at,
+        last_computed_at=last_computed_at,
         anchors=anchors
         or {"GROWTH": (Anchor("PORT-1", "Checkout revamp", "In Progress", "indeterminate"),)},
     )

@@ -3,6 +3,7 @@ the default and explicit periods, and clear errors when the snapshots are missin
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -140,16 +141,58 @@ def test_a_period_with_some_snapshots_is_built_with_no_data_for_the_rest() -> No
 
 @pytest.mark.parametrize("cadence", CADENCES)
 def test_every_body_is_well_formed_and_has_a_footer(cadence: str) -> None:
-    """Every page of every cadence parses; each data page ends with the sync time, the period
-    and the version."""
+    """Every page of every cadence parses; each data page ends with the period, the day its
+    data is as of (rolling pages: the last sync's; calendar periods: the day its numbers last
+    changed) and the version. The exact sync time travels with the page, for its property."""
     for page in pages(cadence):
         check_well_formed(page.body)
+        assert page.synced_at == builders.LAST_SYNC
         if page.parent_title is None and cadence in DEFAULTS:
             continue  # a cadence parent page only says what its children are
         shown = text(page.body)
-        assert "Last successful sync: 2026-11-22 09:00 (UTC)" in shown
+        rolling = cadence in ("overview", "themes")
+        as_of = "Data as of 2026-11-22." if rolling else "Numbers as of 2026-11-22 ("
+        assert as_of in shown
         assert f"Period: {page.period} (" in shown
         assert f"Published by restrat-sync {__version__}." in shown
+
+
+@pytest.mark.parametrize("cadence", CADENCES)
+def test_pages_do_not_change_with_the_time_of_day(cadence: str) -> None:
+    """Built later the same day, after more syncs that changed nothing, every page is the
+    same: nothing on a page moves with the clock by the minute."""
+    stored = stored_everything()
+    morning = builders.inputs(stored, last_sync_at=NOW - timedelta(hours=9), now=NOW)
+    evening = builders.inputs(
+        stored, last_sync_at=NOW + timedelta(hours=14), now=NOW + timedelta(hours=14, minutes=5)
+    )
+    bodies = [
+        [page.body for page in build_pages(each, cadence)]  # type: ignore[arg-type]
+        for each in (morning, evening)
+    ]
+    assert bodies[0] == bodies[1]
+
+
+def test_a_closed_period_says_when_its_numbers_last_changed_not_now() -> None:
+    """A week's page dates its numbers by their snapshots' last change, whatever the day it is
+    built on; the rolling pages by the day of the last sync."""
+    stored = stored_everything()
+    later = builders.inputs(
+        stored,
+        now=NOW + timedelta(days=3),
+        last_sync_at=NOW + timedelta(days=3),
+        computed_at=NOW - timedelta(days=2),
+    )
+    _, week = build_pages(later, "weekly", "2026-W47")
+    assert "Numbers as of 2026-11-20 (" in text(week.body)
+    (overview,) = build_pages(later, "overview")
+    assert "Data as of 2026-11-25." in text(overview.body)
+
+
+def test_only_the_theme_pages_asked_for_are_built() -> None:
+    """Given theme keys, only their pages are built (the worker builds the pages due)."""
+    found = build_pages(builders.inputs(stored_everything()), "themes", themes={"RELIABILITY"})
+    assert [page.title for page in found] == ["[rs] Theme: Reliability"]
 
 
 def test_the_same_inputs_give_the_same_pages() -> None:

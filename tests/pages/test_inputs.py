@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from restrat_sync.cache import Cache, open_cache
-from restrat_sync.cache.snapshots import replace_snapshots
+from restrat_sync.cache.changes import Changes
+from restrat_sync.cache.snapshots import MetricRunRecord, record_metric_run, store_snapshots
 from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.jira.records import IssueRecord
 from restrat_sync.metrics.results import as_json
@@ -86,8 +87,8 @@ def test_anchors_are_the_live_current_members_with_summary_and_status(
 def test_snapshots_are_grouped_by_period_as_stored(cache: Cache, loaded: LoadedConfig) -> None:
     """Every stored snapshot, grouped by its period label, with its JSON value."""
     flow = builders.flow()
-    replace_snapshots(cache, "2026-W46", {("overall", "flow"): as_json(flow)}, NOW)
-    replace_snapshots(
+    store_snapshots(cache, "2026-W46", {("overall", "flow"): as_json(flow)}, NOW)
+    store_snapshots(
         cache, "current", {("overall", "data_quality"): as_json(builders.data_quality())}, NOW
     )
     page_inputs = read_page_inputs(cache, loaded, NOW)
@@ -138,9 +139,18 @@ def test_pages_build_from_what_the_cache_holds(cache: Cache, loaded: LoadedConfi
         )
         cache.record_membership(session, "theme:GROWTH", {"PORT-1"}, NOW)
     values = {key: as_json(value) for key, value in builders.period_metrics().items()}
-    replace_snapshots(cache, "last-4-weeks", values, NOW)
+    store_snapshots(cache, "last-4-weeks", values, NOW)
     growth = build_pages(read_page_inputs(cache, loaded, NOW), "themes")[0]
     assert growth.title == "Theme: Grow revenue"
     assert "Checkout" in builders.text(growth.body)
     jql = [m["jqlQuery"] for m in builders.macros(growth.body, "jira")]
     assert "project = PORT AND issuetype = Initiative AND labels = theme-growth" in jql
+
+
+def test_the_last_computation_is_the_last_metric_run(cache: Cache, loaded: LoadedConfig) -> None:
+    """The rolling window ends at the dashboards' last metric run; None before the first."""
+    assert read_page_inputs(cache, loaded, NOW).last_computed_at is None
+    for hours in (1, 2):
+        at = NOW + timedelta(hours=hours)
+        record_metric_run(cache, MetricRunRecord(at, "print", (), None, 0), Changes())
+    assert read_page_inputs(cache, loaded, NOW).last_computed_at == NOW + timedelta(hours=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -139,7 +140,19 @@ def test_the_overview_model_has_the_rolling_numbers_and_monthly_and_weekly_trend
     assert model.velocity_trend.series[0][1][-2:] == (None, 4.0)
     assert model.footer.period.label == "last-4-weeks"
     assert model.footer.period.end == NOW  # the window ends when it was computed
-    assert model.footer.last_sync_at == builders.LAST_SYNC
+    assert (model.footer.as_of, model.footer.rolling) == (builders.LAST_SYNC.date(), True)
+
+
+def test_the_rolling_window_ends_at_the_last_computation_not_the_last_change() -> None:
+    """Rolling values equal for three days keep the day they last changed; the window shown
+    is the one the last metric run computed."""
+    stored = {"last-4-weeks": builders.period_metrics()}
+    three_days = NOW - timedelta(days=3)
+    model = overview_model(builders.inputs(stored, computed_at=three_days, last_computed_at=NOW))
+    assert model.footer.period.end == NOW
+    assert overview_model(builders.inputs(stored, computed_at=three_days)).footer.period.end == (
+        three_days
+    )
 
 
 def test_theme_models_follow_the_config_order_with_their_own_numbers() -> None:

@@ -317,3 +317,33 @@ def test_concurrent_creates_get_distinct_ids(wiki: Wiki) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         pages = list(pool.map(lambda n: wiki.create(f"Parallel {n}"), range(24)))
     assert len({page["id"] for page in pages}) == 24
+
+
+def test_stats_count_writes_per_page_title(wiki: Wiki, confluence_server: SandboxServer) -> None:
+    """/_sandbox/stats counts each completed write by the page's title and route; a refused
+    write (409) and reads are not counted, and resetting the stats forgets them."""
+    stats_url = f"{confluence_server.url}/_sandbox/stats"
+    wiki.session.delete(stats_url, timeout=10)
+    first, second = wiki.create("Counted"), wiki.create("Also counted")
+    assert wiki.update(first, 2).status_code == 200
+    assert wiki.update(first, 2).status_code == 409
+    path = f"content/{first['id']}/property"
+    wiki.call("POST", path, json={"key": "restrat-sync", "value": {"hash": "aa"}})
+    wiki.call("POST", f"content/{second['id']}/label", json=[{"name": "restrat-sync"}])
+    wiki.call("GET", f"content/{first['id']}")
+    assert wiki.call("DELETE", f"content/{second['id']}").status_code == 204
+    content = "/wiki/rest/api/content"
+    assert wiki.session.get(stats_url, timeout=10).json()["page_writes"] == {
+        "Counted": {
+            f"POST {content}": 1,
+            f"PUT {content}/{{id}}": 1,
+            f"POST {content}/{{id}}/property": 1,
+        },
+        "Also counted": {
+            f"POST {content}": 1,
+            f"POST {content}/{{id}}/label": 1,
+            f"DELETE {content}/{{id}}": 1,
+        },
+    }
+    wiki.session.delete(stats_url, timeout=10)
+    assert wiki.session.get(stats_url, timeout=10).json()["page_writes"] == {}

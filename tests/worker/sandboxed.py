@@ -83,6 +83,16 @@ class SteppingClock:
         self.offset += by
 
 
+class FakeClock:
+    """A clock that says what the test sets (``now``)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def make_jobs(
     lock_dir: Path,
     clock: Callable[[], datetime] | None = None,

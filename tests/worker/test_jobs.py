@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 import responses
 
-from restrat_sync.cache import open_cache
-from restrat_sync.cache.snapshots import replace_snapshots
 from restrat_sync.confluence import connect_confluence
 from restrat_sync.errors import ConfigError
 from restrat_sync.http import RetryPolicy, create_session
-from restrat_sync.metrics.compute import CURRENT
-from restrat_sync.periods import ROLLING_LABEL
 from restrat_sync.settings import Credentials
 from restrat_sync.sync import SyncCounts
 from restrat_sync.worker.jobs import (
@@ -26,7 +22,6 @@ from restrat_sync.worker.jobs import (
     StopAwareGateway,
     StopAwareObserver,
     endpoint_named,
-    metrics_digest,
 )
 from restrat_sync.worker.locks import claim_firing, finish_firing, job_lock, job_runs
 from restrat_sync.worker.schedule import job_triggers, latest_firing
@@ -104,22 +99,6 @@ def test_the_gateway_starts_no_page_once_stopped() -> None:
     with pytest.raises(ShutdownRequested):
         gateway.find_page("PORT", "Weekly telemetry", "restrat")
     assert len(responses.calls) == 1
-
-
-def test_the_digest_follows_values_not_computation_times(tmp_path: Path) -> None:
-    """Storing the same values later keeps the digest; a changed value changes it."""
-    cache = open_cache(f"sqlite:///{tmp_path / 'cache.db'}")
-    try:
-        values = {("overall", "flow"): {"velocity": 3}}
-        replace_snapshots(cache, ROLLING_LABEL, values, NOW)
-        replace_snapshots(cache, CURRENT, {("overall", "quality"): {"n": 1}}, NOW)
-        first = metrics_digest(cache)
-        replace_snapshots(cache, ROLLING_LABEL, values, NOW + timedelta(hours=1))
-        assert metrics_digest(cache) == first
-        replace_snapshots(cache, ROLLING_LABEL, {("overall", "flow"): {"velocity": 4}}, NOW)
-        assert metrics_digest(cache) != first
-    finally:
-        cache.close()
 
 
 def test_a_job_another_runner_holds_is_skipped(offline: Jobs, tmp_path: Path) -> None:

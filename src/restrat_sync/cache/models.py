@@ -205,8 +205,43 @@ class MetricSnapshot(Base):
     period: Mapped[str]  # "2026-W47", "2026-11", "2026-Q4"
     scope: Mapped[str]  # "overall", "theme:GROWTH"
     metric: Mapped[str]
-    computed_at: Mapped[datetime]
+    computed_at: Mapped[datetime]  # when the value was last computed *with a different value*
     value: Mapped[Any] = mapped_column(JSON)
+    value_hash: Mapped[str | None]  # sha256 of the value's canonical JSON: compared, not read
+
+
+class PendingChange(Base):
+    """A change a sync made that no metric computation has taken in yet: an issue that is new,
+    changed (a field, history, links, a flag) or moved, or a mapping whose membership changed.
+
+    Written in the transaction of the change, deleted by the computation that took it in (the
+    very rows it read): unlike a comparison of timestamps, this misses nothing that commits
+    while a computation runs on another replica."""
+
+    __tablename__ = "pending_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_key: Mapped[str | None]
+    mapping_key: Mapped[str | None]  # "theme:GROWTH", "kr:GROWTH:0"
+    new: Mapped[bool] = mapped_column(default=False)  # the cache did not hold the issue
+    # Its place in the graph changed (parent, Epic Link, Parent Link, links, key, a flag): the
+    # neighbours it had are not known any more.
+    moved: Mapped[bool] = mapped_column(default=False)
+    noticed_at: Mapped[datetime]
+
+
+class MetricRun(Base):
+    """One computation of the metrics by the dashboards (``dashboards.refresh_metrics``): when,
+    with which config, and what it touched. The latest says what is up to date."""
+
+    __tablename__ = "metric_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    computed_at: Mapped[datetime]
+    fingerprint: Mapped[str]  # of the config, JQL, status catalogue, version it computed with
+    periods: Mapped[list[str]]  # the labels computed (besides "current")
+    touched: Mapped[list[str] | None] = mapped_column(JSON)  # buckets whose data changed; None: all
+    changed: Mapped[int]  # snapshots whose value changed
 
 
 class PublishedPage(Base):
@@ -219,7 +254,10 @@ class PublishedPage(Base):
     period: Mapped[str]
     content_hash: Mapped[str]
     version: Mapped[int]
-    published_at: Mapped[datetime]
+    published_at: Mapped[datetime]  # restrat-sync's last write (or adoption) of the page
+    # The last time restrat-sync wrote the page or found it as it would write it: what the
+    # page shows is current as of then. None: not since this column exists.
+    checked_at: Mapped[datetime | None]
 
 
 class JobFiring(Base):

@@ -12,14 +12,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from restrat_sync.cache.models import PublishedPage
 from restrat_sync.cache.store import Cache, chunks
 
 PUBLISHED = cast(Table, PublishedPage.__table__)
-FIELDS = ("title", "page_id", "cadence", "period", "content_hash", "version", "published_at")
+FIELDS = (
+    "title", "page_id", "cadence", "period", "content_hash", "version", "published_at",
+    "checked_at",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,9 @@ class PublishedRecord:
     content_hash: str  # "" when the page exists but its last publish did not finish
     version: int  # the page's version after restrat-sync's last write (or adoption)
     published_at: datetime
+    # When restrat-sync last wrote the page or found it as it would write it (None: not
+    # since this was recorded); the rolling pages' quiet rule reads it (``touched``).
+    checked_at: datetime | None = None
 
 
 def read_published(cache: Cache, titles: Iterable[str] | None = None) -> dict[str, PublishedRecord]:
@@ -64,3 +70,9 @@ def record_published(cache: Cache, record: PublishedRecord) -> None:
         statement = insert.values(asdict(record))
         replaced = {name: statement.excluded[name] for name in FIELDS if name != "title"}
         connection.execute(statement.on_conflict_do_update(index_elements=["title"], set_=replaced))
+
+
+def record_checked(cache: Cache, title: str, now: datetime) -> None:
+    """Note that the page titled ``title`` was found as restrat-sync would write it at ``now``."""
+    with cache.transaction() as session:
+        session.execute(update(PUBLISHED).where(PUBLISHED.c.title == title).values(checked_at=now))

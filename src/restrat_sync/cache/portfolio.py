@@ -74,6 +74,13 @@ def read_portfolio(cache: Cache, level_of: LevelOf) -> CachedPortfolio:
         )
 
 
+def status_catalogue(cache: Cache) -> list[tuple[str, str, str]]:
+    """Jira's status catalogue as stored: (id, name, category), by id."""
+    statement = select(Status.id, Status.name, Status.category).order_by(Status.id)
+    with cache.engine.connect() as connection:
+        return [(row[0], row[1], row[2]) for row in connection.execute(statement)]
+
+
 class _Raw:
     """Rows straight from the driver, converted here: a TypeDecorator per value costs seconds
     on 100,000 issues. SQLite hands back text for timestamps and JSON, PostgreSQL objects."""

@@ -1,20 +1,25 @@
 """Metric snapshots and the theme attribution history.
 
-Snapshots are stored per period, scope and metric, so a trend is a query, not a recomputation;
-computing a period again replaces its snapshots in one transaction. Attribution spans record
-each item's theme over time: a theme that differs from the previous computation is a pivot.
+Snapshots are stored per period, scope and metric, so a trend is a query, not a recomputation.
+Computing a period again stores, in one transaction, only the values that changed: an equal
+value keeps its row and its ``computed_at``, the last time the value changed. Attribution spans
+record each item's theme over time: a theme that differs from the previous computation is a
+pivot.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
 
-from restrat_sync.cache.models import MetricSnapshot, ThemeAttribution
+from restrat_sync.cache.changes import Changes
+from restrat_sync.cache.models import MetricRun, MetricSnapshot, PendingChange, ThemeAttribution
 from restrat_sync.cache.store import Cache, chunks
 
 
@@ -35,19 +40,90 @@ class ThemeSpan:
     until: datetime | None
 
 
-def replace_snapshots(
-    cache: Cache, period: str, values: Mapping[tuple[str, str], Any], now: datetime
-) -> None:
-    """Store ``values`` ((scope, metric) -> JSON) as the period's snapshots, replacing every
-    earlier snapshot of the period."""
-    rows = [
-        {"period": period, "scope": scope, "metric": metric, "computed_at": now, "value": value}
-        for (scope, metric), value in values.items()
-    ]
+SnapshotKey = tuple[str, str]  # (scope, metric)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotDiff:
+    """How a period's fresh values compare with its stored snapshots."""
+
+    added: tuple[SnapshotKey, ...] = ()
+    changed: tuple[SnapshotKey, ...] = ()
+    removed: tuple[SnapshotKey, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.removed)
+
+
+def diff_snapshots(
+    stored: Mapping[SnapshotKey, str | None], fresh: Mapping[SnapshotKey, str]
+) -> SnapshotDiff:
+    """The one place where a computed value meets the stored one, by their ``value_hash``:
+    which snapshots are new, which changed value, which are gone (a theme removed, say).
+    Everything else stays as it is, ``computed_at`` included."""
+    return SnapshotDiff(
+        added=tuple(sorted(key for key in fresh if key not in stored)),
+        changed=tuple(sorted(k for k, h in fresh.items() if k in stored and stored[k] != h)),
+        removed=tuple(sorted(key for key in stored if key not in fresh)),
+    )
+
+
+def value_hash(value: Any) -> str:
+    """sha256 of the value's canonical JSON: equal values, equal hashes, whatever the backend
+    gives back when the value is read."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def store_snapshots(
+    cache: Cache, period: str, values: Mapping[SnapshotKey, Any], now: datetime
+) -> SnapshotDiff:
+    """Make ``values`` ((scope, metric) -> JSON) the period's snapshots, in one transaction.
+    Only a value that differs from the stored one is written, with ``now`` as its
+    ``computed_at``; an equal one keeps its row, so ``computed_at`` says when the value last
+    changed."""
+    table = cast(Table, MetricSnapshot.__table__)
+    fresh = {key: value_hash(value) for key, value in values.items()}
     with cache.transaction() as session:
-        session.execute(delete(MetricSnapshot).where(MetricSnapshot.period == period))
-        if rows:
-            session.execute(insert(MetricSnapshot), rows)
+        rows = session.execute(
+            select(table.c.scope, table.c.metric, table.c.value_hash).where(
+                table.c.period == period
+            )
+        )
+        diff = diff_snapshots({(scope, metric): h for scope, metric, h in rows}, fresh)
+        for scope, metric in (*diff.removed, *diff.changed):
+            session.execute(delete(table).where(_row(table, period, scope, metric)))
+        written = [*diff.added, *diff.changed]
+        if written:
+            session.execute(
+                insert(table),
+                [
+                    {
+                        "period": period,
+                        "scope": scope,
+                        "metric": metric,
+                        "computed_at": now,
+                        "value": values[(scope, metric)],
+                        "value_hash": fresh[(scope, metric)],
+                    }
+                    for scope, metric in written
+                ],
+            )
+    return diff
+
+
+def _row(table: Table, period: str, scope: str, metric: str) -> ColumnElement[bool]:
+    return (table.c.period == period) & (table.c.scope == scope) & (table.c.metric == metric)
+
+
+def stored_periods(cache: Cache, periods: Iterable[str]) -> set[str]:
+    """The labels among ``periods`` that have snapshots (their values are not read)."""
+    found: set[str] = set()
+    with cache.engine.connect() as connection:
+        for chunk in chunks(sorted(set(periods))):
+            statement = select(MetricSnapshot.period).where(MetricSnapshot.period.in_(chunk))
+            found.update(connection.scalars(statement.distinct()))
+    return found
 
 
 def read_snapshots(
@@ -74,9 +150,9 @@ def read_snapshots(
         ]
 
 
-def record_attribution(cache: Cache, themes: Mapping[str, str], now: datetime) -> int:
+def record_attribution(cache: Cache, themes: Mapping[str, str], now: datetime) -> dict[str, str]:
     """Close the spans of items whose theme changed (or that left), open spans for the new
-    theme; return how many items changed theme."""
+    theme; return the theme each of those items had before."""
     with cache.transaction() as session:
         current = dict(
             session.execute(
@@ -99,7 +175,7 @@ def record_attribution(cache: Cache, themes: Mapping[str, str], now: datetime) -
                 insert(ThemeAttribution),
                 [{"issue_key": key, "theme": themes[key], "since": now} for key in started],
             )
-        return sum(1 for key in started if key in current)
+        return {key: current[key] for key in ended}
 
 
 def theme_history(cache: Cache) -> list[ThemeSpan]:
@@ -120,3 +196,59 @@ def theme_history(cache: Cache) -> list[ThemeSpan]:
             ThemeSpan(row.issue_key, row.theme, row.since, row.until)
             for row in connection.execute(statement)
         ]
+
+
+# --- metric runs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRunRecord:
+    """One computation by the dashboards: when, with what, and what its changes touched."""
+
+    computed_at: datetime
+    fingerprint: str  # of the inputs besides the issues (``touched.inputs_fingerprint``)
+    periods: tuple[str, ...]  # the labels computed, besides "current"
+    touched: frozenset[str] | None  # buckets whose data changed; None: everything
+    changed: int  # snapshots whose value changed
+
+
+def record_metric_run(cache: Cache, run: MetricRunRecord, taken: Changes) -> None:
+    """Record ``run`` and delete the queued changes it took in, in one transaction: a change
+    queued meanwhile stays for the next computation."""
+    table = cast(Table, PendingChange.__table__)
+    with cache.transaction() as session:
+        session.add(
+            MetricRun(
+                computed_at=run.computed_at,
+                fingerprint=run.fingerprint,
+                periods=list(run.periods),
+                touched=None if run.touched is None else sorted(run.touched),
+                changed=run.changed,
+            )
+        )
+        for chunk in chunks(taken.ids):
+            session.execute(delete(table).where(table.c.id.in_(chunk)))
+
+
+def metric_runs(cache: Cache, since: datetime | None = None) -> list[MetricRunRecord]:
+    """The recorded runs computed after ``since`` (all without it), oldest first."""
+    statement = select(MetricRun).order_by(MetricRun.id)
+    if since is not None:
+        statement = statement.where(MetricRun.computed_at > since)
+    with cache.engine.connect() as connection:
+        return [_run_record(row) for row in connection.execute(statement)]
+
+
+def last_metric_run(cache: Cache) -> MetricRunRecord | None:
+    """The most recent run."""
+    statement = select(MetricRun).order_by(MetricRun.id.desc()).limit(1)
+    with cache.engine.connect() as connection:
+        row = connection.execute(statement).first()
+    return None if row is None else _run_record(row)
+
+
+def _run_record(row: Any) -> MetricRunRecord:
+    touched = None if row.touched is None else frozenset(row.touched)
+    return MetricRunRecord(
+        row.computed_at, row.fingerprint, tuple(row.periods), touched, row.changed
+    )

@@ -50,6 +50,7 @@ from restrat_sync.cache.models import (
     Issue,
     IssueLink,
     Membership,
+    PendingChange,
     Status,
     StatusTransition,
     SyncRun,
@@ -86,6 +87,7 @@ def _table(model: type[Base]) -> Table:
 
 
 ISSUES = _table(Issue)
+PENDING = _table(PendingChange)
 TRANSITIONS = _table(StatusTransition)
 FIELD_CHANGES = _table(FieldChange)
 LINKS = _table(IssueLink)
@@ -214,6 +216,7 @@ class Cache:
         current = _open_members(session, mapping_key)
         joined, left = sorted(members - current), sorted(current - members)
         connection = session.connection()
+        _queue_changes(connection, now, mappings=[mapping_key] if joined or left else [])
         if joined:
             rows = [{"mapping_key": mapping_key, "issue_key": k, "joined_at": now} for k in joined]
             connection.execute(_table(Membership).insert(), rows)
@@ -426,10 +429,14 @@ class RunKeys:
         """Make the set ``listings[mapping]`` each mapping's open members, in one transaction:
         what ``Cache.record_membership`` does, without the keys in memory."""
         joined = left = 0
+        changed: list[str] = []
         with self._begin(write=True) as connection:
             for mapping_key, tag in listings.items():
-                joined += connection.execute(_join_listed(mapping_key, tag, now)).rowcount
-                left += connection.execute(_leave_unlisted(mapping_key, tag, now)).rowcount
+                came = connection.execute(_join_listed(mapping_key, tag, now)).rowcount
+                went = connection.execute(_leave_unlisted(mapping_key, tag, now)).rowcount
+                joined, left = joined + came, left + went
+                changed += [mapping_key] if came or went else []
+            _queue_changes(connection, now, mappings=changed)
         return MembershipCounts(joined=joined, left=left)
 
     def fill_tree(self, tag: str, root_tags: Sequence[str]) -> None:
@@ -589,6 +596,12 @@ class _IssueUpsert:
         self._replace_links(relinked, stored)
         touched = {r["id"] for r in written} | relinked
         touched |= {row["issue_id"] for row in transitions + field_changes}
+        moved = (relinked & stored.keys()) | {
+            r["id"] for r in written if r["id"] in stored and _moved(r, stored[r["id"]])
+        }
+        keys = {record.id: record.key for record in self.records}
+        changes = [(keys[i], i not in stored, i in moved) for i in sorted(touched)]
+        _queue_changes(self.connection, self.now, changes)
         new, updated = len(self.ids) - len(stored), len(touched & stored.keys())
         return UpsertCounts(new, updated, len(stored) - updated, len(transitions))
 
@@ -600,14 +613,16 @@ class _IssueUpsert:
             r.key: r.id for r in self.records if r.id not in stored or stored[r.id]["key"] != r.key
         }
         batch = set(self.ids)
-        stale: list[int] = []
+        stale: dict[int, str] = {}
         for chunk in chunks(sorted(by_key)):
             statement = select(Issue.id, Issue.key).where(Issue.key.in_(chunk))
             for issue_id, key in self.connection.execute(statement):
                 if by_key[key] != issue_id and issue_id not in batch:
-                    stale.append(issue_id)
-        for ids in chunks(stale):
+                    stale[issue_id] = key
+        for ids in chunks(sorted(stale)):
             self.connection.execute(delete(Issue).where(Issue.id.in_(ids)))
+        # The issue that held the key left the graph: a move, for the metrics.
+        _queue_changes(self.connection, self.now, [(key, False, True) for key in stale.values()])
 
     def _stored_issues(self) -> dict[int, dict[str, Any]]:
         columns = [ISSUES.c[name] for name in ("id", *ISSUE_CONTENT, *_FLAGS)]
@@ -677,6 +692,9 @@ class _IssueUpsert:
 
 
 _FLAGS = ("deleted_at", "out_of_scope_at")
+# What places an issue in the graph (links aside): other issues name it by key; a flag takes
+# it out of the graph or brings it back.
+_PLACE = ("key", "parent_key", "epic_link_key", "parent_link_key", *_FLAGS)
 
 
 def _issue_row(record: IssueRecord, now: datetime) -> dict[str, Any]:
@@ -698,6 +716,11 @@ def _issue_row(record: IssueRecord, now: datetime) -> dict[str, Any]:
 def _differs(row: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     """Whether writing ``row`` changes a stored value (a flag cleared counts)."""
     return any(row[name] != stored[name] for name in (*ISSUE_CONTENT, *_FLAGS))
+
+
+def _moved(row: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+    """Whether writing ``row`` changes where the issue hangs in the graph."""
+    return any(row[name] != stored[name] for name in _PLACE)
 
 
 def _links_of(record: IssueRecord) -> dict[LinkKey, tuple[str, str]]:
@@ -727,12 +750,37 @@ def _excluded(
 
 
 def _flag(connection: Connection, column: Any, keys: Collection[str], now: datetime) -> int:
-    """Set a flag timestamp where unset: the first time it was noticed is the one kept."""
+    """Set a flag timestamp where unset: the first time it was noticed is the one kept. A
+    flagged issue leaves the graph: a change, and a move, for the metrics."""
     flagged = 0
     for chunk in chunks(sorted(set(keys))):
-        statement = update(Issue).where(Issue.key.in_(chunk), column.is_(None))
-        flagged += connection.execute(statement.values({column: now})).rowcount
+        unflagged = select(Issue.key).where(Issue.key.in_(chunk), column.is_(None))
+        found = sorted(connection.scalars(unflagged))
+        if found:
+            connection.execute(update(Issue).where(Issue.key.in_(found)).values({column: now}))
+            _queue_changes(connection, now, [(key, False, True) for key in found])
+        flagged += len(found)
     return flagged
+
+
+def _queue_changes(
+    connection: Connection,
+    now: datetime,
+    issues: Sequence[tuple[str, bool, bool]] = (),
+    mappings: Sequence[str] = (),
+) -> None:
+    """Queue changes for the metrics (``PendingChange``): issues as (key, new, moved), and
+    mappings whose membership changed. In the caller's transaction, with the change itself."""
+    rows = [
+        {"issue_key": key, "mapping_key": None, "new": new, "moved": moved, "noticed_at": now}
+        for key, new, moved in issues
+    ]
+    rows += [
+        {"issue_key": None, "mapping_key": key, "new": False, "moved": False, "noticed_at": now}
+        for key in mappings
+    ]
+    if rows:
+        connection.execute(insert(PENDING), rows)
 
 
 def _open_members(session: Session, mapping_key: str) -> set[str]:

@@ -1,8 +1,10 @@
 """Load the cache, compute the metrics of some periods, store them as snapshots.
 
 The edge around the pure metric code: the cache is read once, the attribution of this run is
-recorded (so that a theme change between two runs shows as a pivot), and each period's
-snapshots replace the ones computed before.
+recorded (so that a theme change between two runs shows as a pivot), and each period's values
+are stored where they differ from the snapshots computed before. Given what changed since the
+last computation (``Since``), only the periods those changes can touch are computed
+(``touched``), and the run says which buckets' data they fed.
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from restrat_sync.cache import Cache
+from restrat_sync.cache.changes import Changes
 from restrat_sync.cache.portfolio import read_portfolio
-from restrat_sync.cache.snapshots import record_attribution, replace_snapshots, theme_history
+from restrat_sync.cache.snapshots import record_attribution, store_snapshots, theme_history
 from restrat_sync.config import Config
 from restrat_sync.errors import RestratError
 from restrat_sync.metrics.compute import (
@@ -32,6 +35,7 @@ from restrat_sync.metrics.compute import (
 )
 from restrat_sync.metrics.results import as_json
 from restrat_sync.periods import Period
+from restrat_sync.touched import earliest_touched, periods_touched, touched_buckets
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,17 @@ class MetricsRun:
     periods: list[PeriodMetrics]
     current: dict[tuple[str, str], Any]  # key results and data quality, now
     seconds: dict[str, float]  # phase -> seconds: load, prepare, compute, store
+    touched: frozenset[str] | None = None  # buckets the changes fed (Since); None: everything
+    changed: int = 0  # snapshots whose value changed
+
+
+@dataclass(frozen=True)
+class Since:
+    """Compute only what the changes since the last computation can touch (``touched``)."""
+
+    computed_at: datetime  # the last computation
+    changes: Changes  # what syncs changed since
+    required: frozenset[str] = frozenset()  # labels computed whatever (never stored, say)
 
 
 class EmptyCache(RestratError):
@@ -54,10 +69,12 @@ def compute_and_store(
     periods: Sequence[Period],
     now: datetime,
     config_problems: Sequence[str] = (),
+    since: Since | None = None,
 ) -> MetricsRun:
-    """Compute every metric of ``periods`` from the cache and store them as snapshots."""
+    """Compute every metric of ``periods`` from the cache and store the values that changed as
+    snapshots; with ``since``, only of the periods its changes can touch."""
     with _collector_paused():
-        return _compute_and_store(cache, config, periods, now, config_problems)
+        return _compute_and_store(cache, config, periods, now, config_problems, since)
 
 
 @contextmanager
@@ -82,6 +99,7 @@ def _compute_and_store(
     periods: Sequence[Period],
     now: datetime,
     config_problems: Sequence[str],
+    since: Since | None,
 ) -> MetricsRun:
     seconds: dict[str, float] = {}
     started = time.monotonic()
@@ -90,20 +108,40 @@ def _compute_and_store(
         raise EmptyCache("the cache holds no issues yet: run `restrat-sync sync` first")
     seconds["load"] = _lap(started)
     prepared = prepare(cached, config, theme_history(cache), config_problems)
-    changed = record_attribution(cache, prepared.attribution.theme, now)
-    if changed:
-        log.info("%d items changed theme since the last computation", changed)
+    theme_before = record_attribution(cache, prepared.attribution.theme, now)
+    if theme_before:
+        log.info("%d items changed theme since the last computation", len(theme_before))
         prepared.theme_changes = theme_changes(theme_history(cache))
+    periods, touched = _scope(prepared, periods, since, theme_before)
     seconds["prepare"] = _lap(started) - seconds["load"]
     results = compute_periods(prepared, periods, now)
     current = compute_current(prepared, now)
     seconds["compute"] = _lap(started) - seconds["load"] - seconds["prepare"]
+    changed = 0
     for result in results:
         values = {key: as_json(value) for key, value in result.results.items()}
-        replace_snapshots(cache, result.period.label, values, now)
-    replace_snapshots(cache, CURRENT, {k: as_json(v) for k, v in current.items()}, now)
+        changed += len(store_snapshots(cache, result.period.label, values, now))
+    values = {key: as_json(value) for key, value in current.items()}
+    changed += len(store_snapshots(cache, CURRENT, values, now))
     seconds["store"] = _lap(started) - sum(seconds.values())
-    return MetricsRun(prepared, results, current, seconds)
+    return MetricsRun(prepared, results, current, seconds, touched, changed)
+
+
+def _scope(
+    prepared: Prepared,
+    periods: Sequence[Period],
+    since: Since | None,
+    theme_before: Mapping[str, str],
+) -> tuple[Sequence[Period], frozenset[str] | None]:
+    """The periods to compute and the buckets touched: all of them without ``since``."""
+    if since is None:
+        return periods, None
+    created = {key: item.created for key, item in prepared.items.items()}
+    earliest = earliest_touched(since.changes, prepared.graph, created)
+    start = since.computed_at if earliest is None else min(earliest, since.computed_at)
+    chosen = periods_touched(periods, start, since.required)
+    theme = prepared.attribution.theme
+    return chosen, touched_buckets(since.changes, prepared.graph, theme, theme_before)
 
 
 def _lap(started: float) -> float:

@@ -9,7 +9,7 @@ page, which it names as its parent.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection
 from typing import NamedTuple
 
 from restrat_sync.config import Config
@@ -18,7 +18,6 @@ from restrat_sync.pages.inputs import PageInputs
 from restrat_sync.pages.models import (
     PageModel,
     ParentModel,
-    ThemeModel,
     monthly_model,
     overview_model,
     quarterly_model,
@@ -45,12 +44,16 @@ class MissingSnapshots(RestratError):
 
 
 def build_pages(
-    inputs: PageInputs, cadence: Cadence, period_label: str | None = None
+    inputs: PageInputs,
+    cadence: Cadence,
+    period_label: str | None = None,
+    themes: Collection[str] | None = None,
 ) -> list[RenderedPage]:
     """The pages of ``cadence``, every body checked well-formed.
 
     ``overview`` and ``themes`` cover the last four weeks (``period_label`` may only name it);
-    ``weekly``, ``monthly`` and ``quarterly`` give the cadence parent page, then the page of
+    ``themes`` names the theme keys whose pages to build (all without it). ``weekly``,
+    ``monthly`` and ``quarterly`` give the cadence parent page, then the page of
     ``period_label``, by default the last complete week, month or quarter before
     ``inputs.now``. Raises ConfigError for a label that is not a period of the cadence, and
     MissingSnapshots when the period has no snapshots at all.
@@ -62,26 +65,18 @@ def build_pages(
         if cadence == "overview":
             models: list[tuple[str, PageModel]] = [(OVERVIEW_TITLE, overview_model(inputs))]
         else:
-            models = list(_themed(theme_models(inputs)))
-        return [
-            _page(inputs.config, cadence, ROLLING_LABEL, None, t, m, settings) for t, m in models
-        ]
+            names = theme_page_names(inputs.config)
+            chosen = [m for m in theme_models(inputs) if themes is None or m.theme.key in themes]
+            models = [(names[m.theme.key], m) for m in chosen]
+        return [_page(inputs, cadence, ROLLING_LABEL, None, t, m, settings) for t, m in models]
     period = resolve_period(inputs, cadence, period_label)
     _require_snapshots(inputs, period.label)
     parent = PARENT_TITLES[cadence]
     child = _cadence_model(inputs, cadence, period)
     return [
+        _page(inputs, cadence, period.label, None, parent, ParentModel(KINDS[cadence]), settings),
         _page(
-            inputs.config,
-            cadence,
-            period.label,
-            None,
-            parent,
-            ParentModel(KINDS[cadence]),
-            settings,
-        ),
-        _page(
-            inputs.config,
+            inputs,
             cadence,
             period.label,
             parent,
@@ -136,16 +131,14 @@ def _require_snapshots(inputs: PageInputs, label: str) -> None:
         )
 
 
-def theme_page_names(themes: Sequence[tuple[str, str]]) -> list[str]:
-    """Theme page names for (key, name) pairs; a name two themes share gets the theme's key, so
-    titles stay unique."""
-    names = Counter(name for _, name in themes)
-    return [f"Theme: {name}" + (f" ({key})" if names[name] > 1 else "") for key, name in themes]
-
-
-def _themed(models: list[ThemeModel]) -> list[tuple[str, PageModel]]:
-    names = theme_page_names([(m.theme.key, m.theme.name) for m in models])
-    return list(zip(names, models, strict=True))
+def theme_page_names(config: Config) -> dict[str, str]:
+    """Theme key -> its page's name, in config order; a name two themes share gets the theme's
+    key, so titles stay unique."""
+    names = Counter(theme.name for theme in config.themes)
+    return {
+        t.key: f"Theme: {t.name}" + (f" ({t.key})" if names[t.name] > 1 else "")
+        for t in config.themes
+    }
 
 
 class PageTitle(NamedTuple):
@@ -158,12 +151,11 @@ def page_titles(config: Config) -> list[PageTitle]:
     """Every title the pages of ``config`` get (a cadence page's with its period label, which
     is always as long as the example's)."""
     prefix = "confluence.title_prefix"
-    themes = [(theme.key, theme.name) for theme in config.themes]
     named = [
         (OVERVIEW_TITLE, prefix),
         *(
             (name, f"{prefix} or themes[{index}].name")
-            for index, name in enumerate(theme_page_names(themes))
+            for index, name in enumerate(theme_page_names(config).values())
         ),
         *((parent, prefix) for parent in PARENT_TITLES.values()),
         *((cadence_page_name(c, _EXAMPLES[KINDS[c]]), prefix) for c in PARENT_TITLES),
@@ -180,7 +172,7 @@ def _cadence_model(inputs: PageInputs, cadence: Cadence, period: Period) -> Page
 
 
 def _page(
-    config: Config,
+    inputs: PageInputs,
     cadence: Cadence,
     period: str,
     parent: str | None,
@@ -188,8 +180,10 @@ def _page(
     model: PageModel,
     settings: RenderSettings,
 ) -> RenderedPage:
+    config = inputs.config
     title = page_title(config, name)
     body = render(model, settings)
     check_well_formed(body, where=f"the page {title!r}")
     parent_title = None if parent is None else page_title(config, parent)
-    return RenderedPage(title, cadence, period, parent_title, page_labels(cadence), body)
+    labels = page_labels(cadence)
+    return RenderedPage(title, cadence, period, parent_title, labels, body, inputs.last_sync_at)

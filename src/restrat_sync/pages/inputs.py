@@ -1,7 +1,8 @@
 """Everything the pages need from the cache and the config, read once into a plain value.
 
 This is the only module of ``pages`` that does I/O: it reads the metric snapshots, the end of
-the last successful sync and each theme's current anchors (with their summary and status).
+the last successful sync, the last metric run and each theme's current anchors (with their
+summary and status).
 Everything after it is pure: ``build_pages`` turns a ``PageInputs`` into pages.
 """
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from restrat_sync.cache import Cache
 from restrat_sync.cache.models import Issue, Membership, SyncRun
-from restrat_sync.cache.snapshots import Snapshot, read_snapshots
+from restrat_sync.cache.snapshots import Snapshot, last_metric_run, read_snapshots
 from restrat_sync.config import Config, LoadedConfig
 from restrat_sync.pages.jql import ordered_keys
 
@@ -38,6 +39,8 @@ class PageInputs:
     snapshots: Mapping[str, tuple[Snapshot, ...]]  # period label (or "current") -> snapshots
     last_sync_at: datetime | None  # the end of the last successful sync
     anchors: Mapping[str, tuple[Anchor, ...]]  # theme key -> its anchors, by key
+    # The last computation by the dashboards (``metric_runs``): where the rolling window ended.
+    last_computed_at: datetime | None = None
 
 
 def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -> PageInputs:
@@ -46,6 +49,7 @@ def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -
         raise ValueError("now must be an aware datetime")
     config = loaded_config.config
     by_period: dict[str, list[Snapshot]] = {}
+    last_run = last_metric_run(cache)
     for snapshot in read_snapshots(cache):
         by_period.setdefault(snapshot.period, []).append(snapshot)
     return PageInputs(
@@ -55,6 +59,7 @@ def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -
         snapshots={period: tuple(found) for period, found in by_period.items()},
         last_sync_at=last_successful_sync(cache),
         anchors={t.key: theme_anchors(cache, f"theme:{t.key}") for t in config.themes},
+        last_computed_at=None if last_run is None else last_run.computed_at,
     )
 
 

@@ -14,9 +14,10 @@ import dataclasses
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo
 
 from restrat_sync import __version__
 from restrat_sync.cache.snapshots import Snapshot
@@ -267,10 +268,16 @@ class Trend:
 
 @dataclass(frozen=True, slots=True)
 class Footer:
+    """What ends every data page. Nothing in it changes by the minute or with the clock alone:
+    a page is rewritten when what it shows changes, not because time passed."""
+
     period: Period
     timezone: str
-    last_sync_at: datetime | None  # the last successful sync when the pages were built
-    computed_at: datetime | None  # when the numbers shown were computed
+    # A rolling page: "data as of" the local day of the last successful sync. A page of a
+    # calendar period: "numbers as of" the local day one of them last changed (its snapshots'
+    # latest ``computed_at``). None: no data.
+    as_of: date | None
+    rolling: bool
     version: str
 
 
@@ -354,14 +361,20 @@ def current(inputs: PageInputs) -> CurrentView:
 
 
 def rolling_period(inputs: PageInputs, metrics: PeriodView) -> Period:
-    """The window the stored ``last-4-weeks`` covers: it ended when it was computed."""
-    return last_four_weeks(metrics.computed_at or inputs.now, inputs.config.timezone)
+    """The window the stored ``last-4-weeks`` covers: it ended when it was last computed, by
+    the dashboards' last metric run or, later, by ``restrat-sync metrics`` (when its values
+    last changed: ``computed_at``)."""
+    ends = [at for at in (inputs.last_computed_at, metrics.computed_at) if at is not None]
+    return last_four_weeks(max(ends, default=inputs.now), inputs.config.timezone)
 
 
 def footer(inputs: PageInputs, period: Period, metrics: PeriodView) -> Footer:
-    return Footer(
-        period, inputs.config.timezone, inputs.last_sync_at, metrics.computed_at, __version__
-    )
+    """The footer of a page of ``period``; see ``Footer`` for what "as of" means."""
+    rolling = period.kind == "rolling"
+    moment = inputs.last_sync_at if rolling else metrics.computed_at
+    zone = inputs.config.timezone
+    as_of = None if moment is None else moment.astimezone(ZoneInfo(zone)).date()
+    return Footer(period, zone, as_of, rolling, __version__)
 
 
 def overview_model(inputs: PageInputs) -> OverviewModel:

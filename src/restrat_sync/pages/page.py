@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Cadence = Literal["overview", "themes", "weekly", "monthly", "quarterly"]
@@ -25,3 +26,7 @@ class RenderedPage:
     parent_title: str | None
     labels: tuple[str, ...]  # LABEL first, then the cadence label
     body: str  # storage XHTML, checked well-formed
+    # The end of the last successful sync the page was built after: goes into the page's
+    # content property when the page is written, never into the body (it would change it at
+    # every sync).
+    synced_at: datetime | None = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from restrat_sync.config import UNALIGNED, Config, PagesConfig
@@ -132,12 +132,6 @@ def count(value: int | None) -> str:
     return NO_DATA if value is None else str(value)
 
 
-def moment(at: datetime | None, zone: str) -> str:
-    if at is None:
-        return NO_DATA
-    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
-
-
 def span(model_footer: Footer) -> str:
     """The period as local dates, e.g. "2026-11-16 to 2026-11-22"."""
     zone = ZoneInfo(model_footer.timezone)
@@ -221,12 +215,17 @@ def trend_block(
 
 
 def footer(data: Footer) -> list[Part]:
+    as_of = NO_DATA if data.as_of is None else data.as_of.isoformat()
+    freshness = (
+        f"Data as of {as_of}. "
+        if data.rolling
+        else f"Numbers as of {as_of} (when one of them last changed). "
+    )
     return [
         el("hr"),
         paragraph(
             el("em", f"Period: {data.period.label} ({span(data)}, {data.timezone}). "),
-            el("em", f"Last successful sync: {moment(data.last_sync_at, data.timezone)}. "),
-            el("em", f"Numbers computed: {moment(data.computed_at, data.timezone)}. "),
+            el("em", freshness),
             el("em", f"Published by restrat-sync {data.version}."),
         ),
     ]

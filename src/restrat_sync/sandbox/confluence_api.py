@@ -43,6 +43,7 @@ from restrat_sync.sandbox.server import SandboxState
 Handler = Callable[[Request], Response]
 
 API = "/wiki/rest/api"
+WRITES = ("POST", "PUT", "DELETE")
 HOME_SPACE = ("PORT", "Portfolio")
 # What Confluence expands when the caller names nothing.
 GET_DEFAULT_EXPAND = "space,history,version"
@@ -62,6 +63,8 @@ def install_confluence_routes(router: Router, state: SandboxState) -> None:
     state.extras.setdefault("on_reset", []).append(seed)
     api = ConfluenceApi(store, state)
     for method, template, handler in api.routes():
+        if method in WRITES and template.startswith(f"{API}/content"):
+            handler = api.counted(f"{method} {template}", handler)
         router.add(method, template, _confluence_errors(handler))
 
 
@@ -119,6 +122,21 @@ class ConfluenceApi:
             # router compiles its templates as regular expressions, so take the rest whole.
             ("GET", "/wiki/spaces/{space}/pages/{id}/(?P<slug>.+)", self.view.view_page),
         ]
+
+    def counted(self, label: str, handler: Handler) -> Handler:
+        """``handler``, counting each write it completes against the page's title in the
+        sandbox's stats (a refused write changed nothing, so it is not counted)."""
+
+        def wrapped(request: Request) -> Response:
+            # Read before the write: a purge removes the page.
+            page_id = request.params.get("id")
+            before = None if page_id is None else self.store.page(page_id, trashed=True).title
+            response = handler(request)
+            # Creating a page: the title is in the answer.
+            self.state.count_page_write(before or str(response.body["title"]), label)
+            return response
+
+        return wrapped
 
     def render(self) -> Renderer:
         return Renderer(self.store, self.state.base_url, self.state.flavor, self.view.view_context)

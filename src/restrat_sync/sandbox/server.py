@@ -78,6 +78,9 @@ class SandboxState:
     reset_portfolio: Callable[[], Portfolio]
     base_url: str = ""
     stats: Counter[str] = field(default_factory=Counter)
+    # Confluence writes per page title, then per route: what a test needs to tell which pages
+    # a publish wrote (the route counts above fold every page id into ``{id}``).
+    page_writes: dict[str, Counter[str]] = field(default_factory=dict)
     stats_lock: threading.Lock = field(default_factory=threading.Lock)
     extras: dict[str, Any] = field(default_factory=dict)  # per-product state, e.g. Confluence
 
@@ -92,6 +95,10 @@ class SandboxState:
     def count(self, label: str) -> None:
         with self.stats_lock:
             self.stats[label] += 1
+
+    def count_page_write(self, title: str, label: str) -> None:
+        with self.stats_lock:
+            self.page_writes.setdefault(title, Counter())[label] += 1
 
 
 RouteInstaller = Callable[[Router, SandboxState], None]
@@ -173,17 +180,20 @@ class SandboxApp:
         def stats(_: Request) -> Response:
             with self.state.stats_lock:
                 counts = dict(self.state.stats)
+                pages = {title: dict(n) for title, n in self.state.page_writes.items()}
             return Response(
                 200,
                 {
                     "requests": counts,
                     "total": sum(n for label, n in counts.items() if " " in label),
+                    "page_writes": pages,
                 },
             )
 
         def reset_stats(_: Request) -> Response:
             with self.state.stats_lock:
                 self.state.stats.clear()
+                self.state.page_writes.clear()
             return Response(204)
 
         def reset(_: Request) -> Response:

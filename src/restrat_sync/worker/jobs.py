@@ -1,8 +1,8 @@
 """The worker's jobs, each run at most once per firing across every replica.
 
-- ``sync``: re-read the config, sync incrementally, compute the metrics of the recent periods,
-  and when their numbers moved (or the overview was never published) republish the overview
-  and the theme pages.
+- ``sync``: re-read the config, sync incrementally, compute again the metrics the changes can
+  touch, and publish the overview and the theme pages whose data changed (or, once a day,
+  whose numbers drifted with the clock): a sync that found nothing new writes nothing.
 - ``weekly``, ``monthly``, ``quarterly``: publish the page of the last complete week, month or
   quarter (and its cadence parent page).
 
@@ -26,13 +26,11 @@ services found unreachable, so that the run's later jobs for such a service fail
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,18 +41,16 @@ from sqlalchemy import make_url
 from restrat_sync import dashboards
 from restrat_sync.cache import Cache
 from restrat_sync.cache.pages import read_published
-from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.confluence import ConfluenceGateway, RemotePage, connect_confluence
 from restrat_sync.errors import ConfigError, ConnectionProblem, RestratError, ShutdownRequested
 from restrat_sync.health import WorkerTelemetry
 from restrat_sync.http import RetryingSession, RetryPolicy, RunGuard, create_session, endpoint_of
 from restrat_sync.jira import JiraAnswered
-from restrat_sync.metrics.compute import CURRENT
-from restrat_sync.pages.build import KINDS, OVERVIEW_TITLE, cadence_page_name, page_title
+from restrat_sync.pages.build import KINDS, cadence_page_name, page_title
 from restrat_sync.pages.inputs import last_successful_sync
 from restrat_sync.pages.page import Cadence
-from restrat_sync.periods import ROLLING_LABEL, last_complete
+from restrat_sync.periods import last_complete
 from restrat_sync.progress import LogProgress
 from restrat_sync.publish import PublishReport, publish_pages
 from restrat_sync.settings import Settings, confluence_credentials
@@ -212,12 +208,12 @@ class JobResult:
 
 
 class Jobs:
-    """Runs the worker's jobs; one instance per process (it remembers a failed publish)."""
+    """Runs the worker's jobs; one instance per process. What to publish is read from the
+    cache (a failed publish leaves its pages due), so a restarted worker carries on."""
 
     def __init__(self, context: JobContext) -> None:
         self.context = context
         self.lock_dir = context.lock_dir or lock_dir_for(context.settings)
-        self._republish = False  # the last dashboards publish failed: try again next sync
         # The guard of the run in progress (jobs run one at a time in a process).
         self._guard = self.new_guard()
 
@@ -297,19 +293,17 @@ class Jobs:
     # --- sync ------------------------------------------------------------------------------------
 
     def _sync(self, reloaded: Reloaded) -> JobResult:
-        ctx = self.context
-        before = metrics_digest(ctx.cache)
-        self._pull(reloaded.loaded)
-        dashboards.refresh_metrics(
-            ctx.cache, reloaded.loaded, self._now(), DASHBOARDS, reloaded.problems
-        )
-        moved = metrics_digest(ctx.cache) != before
-        if not (moved or self._republish or not overview_published(ctx.cache, reloaded.loaded)):
-            return JobResult(SYNC, "ok", "the metrics did not change; nothing to publish")
-        self._republish = True  # until a publish succeeds, even if this one raises
-        report = self._publish(reloaded, DASHBOARDS)
-        self._republish = not report.ok
-        return _published(SYNC, report)
+        """Sync; compute what the changes touched; publish the rolling pages they fed (or, once
+        a day, whose numbers drifted with the clock). Nothing changed: nothing is written."""
+        ctx, loaded = self.context, reloaded.loaded
+        self._pull(loaded)
+        now = self._now()
+        computed = dashboards.refresh_metrics(ctx.cache, loaded, now, DASHBOARDS, reloaded.problems)
+        due = dashboards.rolling_pages_due(ctx.cache, loaded, now)
+        if not due:
+            detail = "nothing changed" if computed is None else "the pages' data did not change"
+            return JobResult(SYNC, "ok", f"{detail}; nothing to publish")
+        return _published(SYNC, self._publish(reloaded, dashboards.rolling_selection(due)))
 
     def _pull(self, loaded: LoadedConfig) -> SyncSummary:
         """One incremental sync into the worker's cache, reported to the telemetry."""
@@ -398,24 +392,6 @@ def unpublished_cadences(cache: Cache, loaded: LoadedConfig, now: datetime) -> l
         for job, title in titles.items()
         if title not in published or not published[title].content_hash
     ]
-
-
-def overview_published(cache: Cache, loaded: LoadedConfig) -> bool:
-    """Whether the overview page was ever published completely."""
-    title = page_title(loaded.config, OVERVIEW_TITLE)
-    record = read_published(cache, [title]).get(title)
-    return record is not None and bool(record.content_hash)
-
-
-def metrics_digest(cache: Cache, periods: Sequence[str] = (ROLLING_LABEL, CURRENT)) -> str:
-    """A digest of the stored metric values of ``periods`` (not of when they were computed):
-    it changes when what the overview and theme pages show changes."""
-    rows = [
-        [snapshot.period, snapshot.scope, snapshot.metric, snapshot.value]
-        for snapshot in read_snapshots(cache, periods)
-    ]
-    payload = json.dumps(rows, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 _ENDPOINT = re.compile(r"\b(GET|POST|PUT|DELETE) (\S+?)(?=[:;,)]|\s|$)")
