@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 # Field-change names, as the cache keeps them (see ``jira.records``).
-HIERARCHY_FIELDS = ("parent", "epic_link", "parent_link")
+HIERARCHY_FIELDS = ("parent", "epic_link", "parent_link")  # in the order WorkItem.parent_key uses
 PRIORITY = "priority"
+LINK = "link"  # an issue link made or removed: "This issue implements INIT-1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class StatusChange:
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     """A change of a tracked field: ``parent``, ``epic_link``, ``parent_link``, ``priority``,
-    ``labels``."""
+    ``labels``, ``link``."""
 
     at: datetime
     history_id: int
@@ -65,6 +66,9 @@ class WorkItem:
     priority: str | None
     parent_key: str | None  # the hierarchy parent: parent, else Epic Link, else Parent Link
     links: tuple[Link, ...] = ()
+    # (field, key) of each hierarchy field set now, in HIERARCHY_FIELDS order; () means
+    # ``parent_key`` held in ``parent`` (what hand-built items and Cloud have).
+    parent_fields: tuple[tuple[str, str], ...] = ()
     status_changes: tuple[StatusChange, ...] = ()  # any order; timelines sort them
     field_changes: tuple[FieldChange, ...] = ()
     changelog_complete: bool = True  # every history Jira reported is in the cache
