@@ -40,7 +40,7 @@ from datetime import datetime
 from restrat_sync.cache import open_cache
 from restrat_sync.config import load_config
 from restrat_sync.metrics.runner import compute_and_store
-from restrat_sync.periods import recent_periods
+from restrat_sync.model.periods import recent_periods
 from restrat_sync.settings import load_settings
 settings = load_settings()
 config = load_config(settings.config).config

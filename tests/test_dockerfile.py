@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from restrat_sync.health import HealthServer, WorkerTelemetry
+from restrat_sync.worker.health import HealthServer, WorkerTelemetry
 
 DOCKERFILE = Path(__file__).resolve().parents[1] / "Dockerfile"
 

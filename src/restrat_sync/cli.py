@@ -284,7 +284,7 @@ def _run_metrics(args: argparse.Namespace) -> int:
     from restrat_sync.errors import ConfigError
     from restrat_sync.metrics.report import metrics_json, metrics_table
     from restrat_sync.metrics.runner import compute_and_store
-    from restrat_sync.periods import parse_period, recent_periods
+    from restrat_sync.model.periods import parse_period, recent_periods
     from restrat_sync.settings import load_settings
 
     settings = load_settings()

@@ -36,6 +36,8 @@ from restrat_sync.errors import ConfigError
 from restrat_sync.http import RetryingSession
 from restrat_sync.metrics.compute import CURRENT
 from restrat_sync.metrics.runner import MetricsRun, Since, compute_and_store
+from restrat_sync.metrics.touched import OVERVIEW, due_pages, inputs_fingerprint, same_local_day
+from restrat_sync.model.periods import ROLLING_LABEL, Period, parse_period, recent_periods
 from restrat_sync.pages.build import (
     KINDS,
     OVERVIEW_TITLE,
@@ -45,10 +47,8 @@ from restrat_sync.pages.build import (
 )
 from restrat_sync.pages.inputs import read_page_inputs
 from restrat_sync.pages.page import CADENCES, Cadence, RenderedPage
-from restrat_sync.periods import ROLLING_LABEL, Period, parse_period, recent_periods
 from restrat_sync.publish import DryRunReport, PublishReport, publish_pages, write_dry_run
 from restrat_sync.settings import Settings, confluence_credentials
-from restrat_sync.touched import OVERVIEW, due_pages, inputs_fingerprint, same_local_day
 
 log = logging.getLogger(__name__)
 

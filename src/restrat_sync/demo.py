@@ -29,7 +29,7 @@ from restrat_sync.http import create_session
 from restrat_sync.jira import JiraGateway, connect_jira
 from restrat_sync.metrics.report import metrics_table
 from restrat_sync.metrics.runner import compute_and_store
-from restrat_sync.periods import recent_periods
+from restrat_sync.model.periods import recent_periods
 from restrat_sync.publish import PublishReport, slug
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.sandbox.cli import describe

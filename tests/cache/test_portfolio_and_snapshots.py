@@ -17,8 +17,8 @@ from restrat_sync.cache.snapshots import (
     value_hash,
 )
 from restrat_sync.config import Hierarchy
-from restrat_sync.items import Link
 from restrat_sync.jira.records import FieldChangeRecord, FixVersion, StatusRecord
+from restrat_sync.model.items import Link
 from tests.cache.conftest import CREATED, NOW, issue, link, transition
 
 LEVEL_OF = Hierarchy().level_of

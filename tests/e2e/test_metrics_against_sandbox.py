@@ -23,7 +23,7 @@ from restrat_sync.config import UNALIGNED, LoadedConfig, load_config
 from restrat_sync.http import create_session
 from restrat_sync.metrics.compute import OVERALL, theme_scope
 from restrat_sync.metrics.runner import MetricsRun, compute_and_store
-from restrat_sync.periods import Period, parse_period
+from restrat_sync.model.periods import Period, parse_period
 from restrat_sync.sandbox import SandboxServer
 from restrat_sync.sandbox.jql import JqlContext, search
 from restrat_sync.sandbox.model import Issue, Portfolio

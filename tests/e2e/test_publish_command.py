@@ -14,7 +14,7 @@ from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.cli import main
 from restrat_sync.config import load_config
 from restrat_sync.dashboards import Selection, refresh_metrics
-from restrat_sync.periods import last_complete, period_of
+from restrat_sync.model.periods import last_complete, period_of
 from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from tests.e2e.conftest import NOW, point_at, transition
 

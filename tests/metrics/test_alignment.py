@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restrat_sync.config import UNALIGNED, EffortMeasure, Theme, planned_shares
-from restrat_sync.items import StatusChange, WorkItem
 from restrat_sync.metrics.alignment import Alignment, alignment, effort, efforts
-from restrat_sync.periods import Period
-from restrat_sync.timeline import FlowStates, build_timeline
+from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.periods import Period
+from restrat_sync.model.timeline import FlowStates, build_timeline
 
 JANUARY = Period(
     "2026-01",

@@ -26,7 +26,6 @@ import pytest
 from restrat_sync.cache.portfolio import CachedPortfolio
 from restrat_sync.cache.snapshots import ThemeSpan
 from restrat_sync.config import Config, FlowState, Theme
-from restrat_sync.items import FieldChange, Link, StatusChange, WorkItem
 from restrat_sync.metrics.compute import (
     OVERALL,
     UNALIGNED_SCOPE,
@@ -35,7 +34,8 @@ from restrat_sync.metrics.compute import (
     prepare,
     theme_scope,
 )
-from restrat_sync.periods import parse_period
+from restrat_sync.model.items import FieldChange, Link, StatusChange, WorkItem
+from restrat_sync.model.periods import parse_period
 
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
 CREATED = datetime(2026, 10, 1, tzinfo=UTC)

@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restrat_sync.config import FlowState
-from restrat_sync.items import StatusChange, WorkItem
 from restrat_sync.metrics.decisions import (
     DecisionFacts,
     DecisionTally,
@@ -27,8 +26,9 @@ from restrat_sync.metrics.decisions import (
     summarize,
     tally,
 )
-from restrat_sync.periods import Period
-from restrat_sync.timeline import FlowStates, Timeline, build_timeline
+from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.periods import Period
+from restrat_sync.model.timeline import FlowStates, Timeline, build_timeline
 
 CATEGORIES = {  # status id (here: the name) -> category
     "Funnel": "new",

@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restrat_sync.config import FlowCategory, FlowDistribution, FlowState
-from restrat_sync.items import StatusChange, WorkItem
 from restrat_sync.metrics.flow import (
     Categorizer,
     FlowMetrics,
@@ -25,8 +24,9 @@ from restrat_sync.metrics.flow import (
     summarize,
     tally,
 )
-from restrat_sync.periods import Period
-from restrat_sync.timeline import FlowStates, Timeline, build_timeline
+from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.periods import Period
+from restrat_sync.model.timeline import FlowStates, Timeline, build_timeline
 
 STATUS_MAP: dict[str, FlowState] = {
     "To Do": "new",

@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restrat_sync.config import FlowState, KeyResultMeasure
-from restrat_sync.items import StatusChange, WorkItem
 from restrat_sync.metrics.outcomes import (
     Predictability,
     day_end,
@@ -26,8 +25,9 @@ from restrat_sync.metrics.outcomes import (
     summarize,
     verdicts,
 )
-from restrat_sync.periods import Period
-from restrat_sync.timeline import FlowStates, Timeline, build_timeline
+from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.periods import Period
+from restrat_sync.model.timeline import FlowStates, Timeline, build_timeline
 
 BERLIN = ZoneInfo("Europe/Berlin")
 STATUS_MAP: dict[str, FlowState] = {

@@ -15,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restrat_sync.config import FlowState
-from restrat_sync.items import FieldChange, StatusChange, WorkItem
 from restrat_sync.metrics.pivots import (
     ItemPivots,
     PivotEvent,
@@ -24,8 +23,9 @@ from restrat_sync.metrics.pivots import (
     pivots,
     pivots_of,
 )
-from restrat_sync.periods import Period
-from restrat_sync.timeline import FlowStates, Timeline, build_timeline
+from restrat_sync.model.items import FieldChange, StatusChange, WorkItem
+from restrat_sync.model.periods import Period
+from restrat_sync.model.timeline import FlowStates, Timeline, build_timeline
 
 CATEGORIES = {"Open": "new", "In Progress": "indeterminate", "Done": "done", "Won't Do": "done"}
 STATUS_MAP: dict[str, FlowState] = {"Won't Do": "cancelled"}

@@ -16,9 +16,9 @@ from itertools import pairwise
 import pytest
 
 from restrat_sync.config import FlowState
-from restrat_sync.items import StatusChange, WorkItem
 from restrat_sync.metrics.quality import DataQuality, data_quality
-from restrat_sync.timeline import FlowStates, build_timeline
+from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.timeline import FlowStates, build_timeline
 
 CATEGORIES = {"Open": "new", "In Progress": "indeterminate", "Done": "done", "Won't Do": "done"}
 STATUS_MAP: dict[str, FlowState] = {

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restrat_sync.config import UNALIGNED, LinkRule
-from restrat_sync.graph import Graph, attribute
-from restrat_sync.items import FieldChange, Link, WorkItem
+from restrat_sync.model.graph import Graph, attribute
 from restrat_sync.model.history import attribute_over_time, static_history
+from restrat_sync.model.items import FieldChange, Link, WorkItem
 from restrat_sync.model.spans import ALWAYS, EARLIEST, LATEST
 from restrat_sync.model.structure import (
     MemberSpan,

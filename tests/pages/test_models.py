@@ -12,6 +12,7 @@ from restrat_sync.metrics.decisions import DecisionLag
 from restrat_sync.metrics.flow import FlowMetrics
 from restrat_sync.metrics.quality import DataQuality
 from restrat_sync.metrics.results import as_json
+from restrat_sync.model.periods import parse_period
 from restrat_sync.pages.models import (
     ShapeError,
     current_view,
@@ -23,7 +24,6 @@ from restrat_sync.pages.models import (
     theme_models,
     weekly_model,
 )
-from restrat_sync.periods import parse_period
 from tests.pages import builders
 from tests.pages.builders import NOW
 

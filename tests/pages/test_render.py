@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from restrat_sync.config import Config
+from restrat_sync.model.periods import Period, parse_period
 from restrat_sync.pages.inputs import Anchor, PageInputs
 from restrat_sync.pages.models import (
     PageModel,
@@ -29,7 +30,6 @@ from restrat_sync.pages.render import (
     signed_points,
 )
 from restrat_sync.pages.storage import check_well_formed, clean
-from restrat_sync.periods import Period, parse_period
 from restrat_sync.sandbox import pageview
 from tests.pages import builders
 from tests.pages.builders import AC, NOW, macros, parse, text

@@ -16,11 +16,10 @@ from restrat_sync.cache.models import Issue
 from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.metrics.compute import CURRENT
-from restrat_sync.periods import ROLLING_LABEL
+from restrat_sync.model.periods import ROLLING_LABEL
 from restrat_sync.sandbox import SandboxServer
 from restrat_sync.worker.jobs import SYNC, Jobs
 from tests.e2e.conftest import transition
-from tests.test_health import sample
 from tests.worker.sandboxed import ZONE, FakeClock, make_jobs, reset_stats, sandboxed
 from tests.worker.simulated_day import (
     DAY_START,
@@ -30,6 +29,7 @@ from tests.worker.simulated_day import (
     simulate_day,
     start_worker,
 )
+from tests.worker.test_health import sample
 
 ROLLING = (
     "Portfolio overview",

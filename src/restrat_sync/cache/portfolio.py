@@ -18,7 +18,7 @@ from sqlalchemy.sql import ColumnElement
 
 from restrat_sync.cache.models import Membership, Status, SyncRun
 from restrat_sync.cache.store import Cache
-from restrat_sync.items import FieldChange, Link, StatusChange, WorkItem
+from restrat_sync.model.items import FieldChange, Link, StatusChange, WorkItem
 
 LevelOf = Callable[[int | None, str, bool], int]  # (hierarchyLevel, issue type, sub-task) -> level
 STREAM_ROWS = 10_000

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from restrat_sync.config import EffortMeasure
-from restrat_sync.timeline import Timeline
+from restrat_sync.model.timeline import Timeline
 
 if TYPE_CHECKING:
-    from restrat_sync.items import WorkItem
-    from restrat_sync.periods import Period
+    from restrat_sync.model.items import WorkItem
+    from restrat_sync.model.periods import Period
 
 
 def effort(timeline: Timeline, item: WorkItem, measure: EffortMeasure, period: Period) -> float:

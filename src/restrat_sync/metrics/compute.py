@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 from restrat_sync.cache.portfolio import CachedPortfolio
 from restrat_sync.cache.snapshots import ThemeSpan
 from restrat_sync.config import UNALIGNED, Config
-from restrat_sync.graph import Attribution, Graph, attribute
-from restrat_sync.items import WorkItem
 from restrat_sync.metrics import alignment, decisions, flow, outcomes, pivots, quality
-from restrat_sync.periods import Period, last_four_weeks
-from restrat_sync.timeline import FlowStates, Timeline, build_timeline
+from restrat_sync.model.graph import Attribution, Graph, attribute
+from restrat_sync.model.items import WorkItem
+from restrat_sync.model.periods import Period, last_four_weeks
+from restrat_sync.model.timeline import FlowStates, Timeline, build_timeline
 
 OVERALL = "overall"
 UNALIGNED_SCOPE = "unaligned"

@@ -30,12 +30,12 @@ from datetime import datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Literal
 
-from restrat_sync.items import StatusChange, WorkItem
 from restrat_sync.metrics.results import median, p85
-from restrat_sync.timeline import DAY_SECONDS, Timeline
+from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.timeline import DAY_SECONDS, Timeline
 
 if TYPE_CHECKING:
-    from restrat_sync.periods import Period
+    from restrat_sync.model.periods import Period
 
 Outcome = Literal["done", "cancelled"]
 

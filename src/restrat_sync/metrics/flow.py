@@ -31,10 +31,10 @@ from typing import get_args
 
 from restrat_sync import config
 from restrat_sync.config import FlowCategory
-from restrat_sync.items import WorkItem
 from restrat_sync.metrics.results import median, p85
-from restrat_sync.periods import Period
-from restrat_sync.timeline import DAY_SECONDS, STARTED, Timeline
+from restrat_sync.model.items import WorkItem
+from restrat_sync.model.periods import Period
+from restrat_sync.model.timeline import DAY_SECONDS, STARTED, Timeline
 
 CATEGORIES: tuple[FlowCategory, ...] = get_args(FlowCategory)
 # The last instant inside a period whose end is exclusive.

@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from restrat_sync.metrics.outcomes import day_end
-from restrat_sync.periods import quarter_of_moment
+from restrat_sync.model.periods import quarter_of_moment
 
 _TICK = timedelta(microseconds=1)
 OVERALL = "all"

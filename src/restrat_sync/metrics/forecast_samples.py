@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from restrat_sync.periods import Period, last_complete, previous
+from restrat_sync.model.periods import Period, last_complete, previous
 
 ThroughputSource = Literal["scope", "theme", "portfolio"]
 

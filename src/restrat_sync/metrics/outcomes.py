@@ -31,9 +31,9 @@ from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from restrat_sync.config import KeyResultMeasure
-from restrat_sync.items import WorkItem
-from restrat_sync.periods import Period
-from restrat_sync.timeline import Timeline
+from restrat_sync.model.items import WorkItem
+from restrat_sync.model.periods import Period
+from restrat_sync.model.timeline import Timeline
 
 Verdict = Literal["on_time", "late", "unfinished", "cancelled"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)

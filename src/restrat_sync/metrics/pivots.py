@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
-from restrat_sync.items import HIERARCHY_FIELDS, PRIORITY, FieldChange, WorkItem
-from restrat_sync.timeline import Timeline
+from restrat_sync.model.items import HIERARCHY_FIELDS, PRIORITY, FieldChange, WorkItem
+from restrat_sync.model.timeline import Timeline
 
 if TYPE_CHECKING:
-    from restrat_sync.periods import Period
+    from restrat_sync.model.periods import Period
 
 PivotKind = Literal["re_parent", "theme_change", "priority_change", "cancellation"]
 KINDS: tuple[PivotKind, ...] = get_args(PivotKind)

@@ -24,8 +24,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from restrat_sync.items import WorkItem
-from restrat_sync.timeline import Timeline
+from restrat_sync.model.items import WorkItem
+from restrat_sync.model.timeline import Timeline
 
 HOUR_SECONDS = 3_600.0
 

@@ -34,8 +34,8 @@ from restrat_sync.metrics.compute import (
     theme_changes,
 )
 from restrat_sync.metrics.results import as_json
-from restrat_sync.periods import Period
-from restrat_sync.touched import earliest_touched, periods_touched, touched_buckets
+from restrat_sync.metrics.touched import earliest_touched, periods_touched, touched_buckets
+from restrat_sync.model.periods import Period
 
 log = logging.getLogger(__name__)
 

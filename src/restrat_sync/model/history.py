@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from restrat_sync.config import UNALIGNED
-from restrat_sync.graph import Attribution
+from restrat_sync.model.graph import Attribution
 from restrat_sync.model.spans import (
     ALWAYS,
     EARLIEST,

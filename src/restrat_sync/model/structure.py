@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Literal
 
 from restrat_sync.config import LinkRule
-from restrat_sync.items import HIERARCHY_FIELDS, LINK, FieldChange, WorkItem
+from restrat_sync.model.items import HIERARCHY_FIELDS, LINK, FieldChange, WorkItem
 from restrat_sync.model.spans import (
     ALWAYS,
     EARLIEST,

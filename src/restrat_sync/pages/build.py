@@ -14,6 +14,13 @@ from typing import NamedTuple
 
 from restrat_sync.config import Config
 from restrat_sync.errors import ConfigError, RestratError
+from restrat_sync.model.periods import (
+    ROLLING_LABEL,
+    CalendarKind,
+    Period,
+    last_complete,
+    parse_period,
+)
 from restrat_sync.pages.inputs import PageInputs
 from restrat_sync.pages.models import (
     PageModel,
@@ -27,7 +34,6 @@ from restrat_sync.pages.models import (
 from restrat_sync.pages.page import LABEL, Cadence, RenderedPage
 from restrat_sync.pages.render import RenderSettings, render
 from restrat_sync.pages.storage import check_well_formed, clean
-from restrat_sync.periods import ROLLING_LABEL, CalendarKind, Period, last_complete, parse_period
 
 OVERVIEW_TITLE = "Portfolio overview"
 PARENT_TITLES: dict[Cadence, str] = {

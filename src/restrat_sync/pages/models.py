@@ -29,8 +29,7 @@ from restrat_sync.metrics.flow import FlowMetrics
 from restrat_sync.metrics.outcomes import KeyResultProgress, Predictability
 from restrat_sync.metrics.pivots import Pivots
 from restrat_sync.metrics.quality import DataQuality
-from restrat_sync.pages.inputs import Anchor, PageInputs
-from restrat_sync.periods import (
+from restrat_sync.model.periods import (
     ROLLING_LABEL,
     CalendarKind,
     Period,
@@ -39,6 +38,7 @@ from restrat_sync.periods import (
     period_of,
     previous,
 )
+from restrat_sync.pages.inputs import Anchor, PageInputs
 
 T = TypeVar("T")
 _TICK = timedelta(microseconds=1)

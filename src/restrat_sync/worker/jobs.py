@@ -44,13 +44,12 @@ from restrat_sync.cache.pages import read_published
 from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.confluence import ConfluenceGateway, RemotePage, connect_confluence
 from restrat_sync.errors import ConfigError, ConnectionProblem, RestratError, ShutdownRequested
-from restrat_sync.health import WorkerTelemetry
 from restrat_sync.http import RetryingSession, RetryPolicy, RunGuard, create_session, endpoint_of
 from restrat_sync.jira import JiraAnswered
+from restrat_sync.model.periods import last_complete
 from restrat_sync.pages.build import KINDS, cadence_page_name, page_title
 from restrat_sync.pages.inputs import last_successful_sync
 from restrat_sync.pages.page import Cadence
-from restrat_sync.periods import last_complete
 from restrat_sync.progress import LogProgress
 from restrat_sync.publish import PublishReport, publish_pages
 from restrat_sync.settings import Settings, confluence_credentials
@@ -61,6 +60,7 @@ from restrat_sync.sync import (
     connect_syncer,
     options_for,
 )
+from restrat_sync.worker.health import WorkerTelemetry
 from restrat_sync.worker.locks import (
     claim_firing,
     finish_firing,

@@ -31,10 +31,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from restrat_sync.cache import open_cache
 from restrat_sync.config import LoadedConfig
 from restrat_sync.errors import ConfigError
-from restrat_sync.health import HealthServer, Readiness, WorkerTelemetry
 from restrat_sync.http import RunGuard
 from restrat_sync.pages.inputs import last_successful_sync
 from restrat_sync.settings import Settings
+from restrat_sync.worker.health import HealthServer, Readiness, WorkerTelemetry
 from restrat_sync.worker.jobs import SYNC, ConfigSource, JobContext, JobResult, Jobs
 from restrat_sync.worker.schedule import JOBS, job_triggers
 from restrat_sync.worker.signals import STOP_WAIT_SECONDS, exit_now

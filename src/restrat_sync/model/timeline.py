@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import get_args
 
 from restrat_sync.config import FlowState
-from restrat_sync.items import StatusChange, WorkItem
+from restrat_sync.model.items import StatusChange, WorkItem
 
 DAY_SECONDS = 86_400.0
 STARTED = ("active", "waiting")

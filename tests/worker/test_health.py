@@ -13,11 +13,11 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from restrat_sync.health import HealthServer, Readiness, WorkerTelemetry
 from restrat_sync.publish import Outcome, PageOutcome, PublishReport
 from restrat_sync.sync import SyncCounts, SyncSummary
+from restrat_sync.worker.health import HealthServer, Readiness, WorkerTelemetry
 
-DEPLOY_DOC = Path(__file__).resolve().parents[1] / "docs" / "deploy.md"
+DEPLOY_DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 SEARCH = "POST /rest/api/3/search/jql"
 CHANGELOG = "POST /rest/api/3/changelog/bulkfetch"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

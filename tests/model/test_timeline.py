@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restrat_sync.config import FlowState
-from restrat_sync.items import StatusChange, WorkItem
-from restrat_sync.timeline import FlowStates, Interval, Timeline, build_timeline
+from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.timeline import FlowStates, Interval, Timeline, build_timeline
 
 IDS = {
     "To Do": "1",

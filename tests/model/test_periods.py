@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from restrat_sync.periods import (
+from restrat_sync.model.periods import (
     CALENDAR_KINDS,
     CalendarKind,
     Period,

@@ -19,8 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restrat_sync.config import UNALIGNED, LinkRule
-from restrat_sync.graph import Graph, attribute
-from restrat_sync.items import Link, WorkItem
+from restrat_sync.model.graph import Graph, attribute
+from restrat_sync.model.items import Link, WorkItem
 
 IMPLEMENTS = LinkRule(type="Implements", direction="outward")
 

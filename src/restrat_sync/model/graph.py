@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from restrat_sync.config import UNALIGNED, LinkRule
-from restrat_sync.items import WorkItem
+from restrat_sync.model.items import WorkItem
 
 
 class Graph:

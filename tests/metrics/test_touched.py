@@ -16,9 +16,7 @@ import pytest
 
 from restrat_sync.cache.changes import Changes, IssueChange
 from restrat_sync.config import UNALIGNED
-from restrat_sync.graph import Graph
-from restrat_sync.periods import ROLLING_LABEL, parse_period
-from restrat_sync.touched import (
+from restrat_sync.metrics.touched import (
     EVERYTHING,
     OVERVIEW,
     due_pages,
@@ -27,7 +25,9 @@ from restrat_sync.touched import (
     periods_touched,
     touched_buckets,
 )
-from tests.metrics.test_graph import graph, implements, item
+from restrat_sync.model.graph import Graph
+from restrat_sync.model.periods import ROLLING_LABEL, parse_period
+from tests.model.test_graph import graph, implements, item
 from tests.pages.builders import config
 
 ZONE = "Europe/Berlin"

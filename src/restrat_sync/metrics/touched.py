@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 from restrat_sync.cache.changes import Changes
 from restrat_sync.config import Config
-from restrat_sync.graph import Graph
-from restrat_sync.periods import Period
+from restrat_sync.model.graph import Graph
+from restrat_sync.model.periods import Period
 
 EVERYTHING = datetime.min.replace(tzinfo=UTC)  # touches every period
 OVERVIEW = "overview"  # the overview's name among the rolling pages; the others are theme keys
