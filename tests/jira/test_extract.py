@@ -300,6 +300,7 @@ def test_status_items_become_transitions_with_names_and_ids() -> None:
         ),
         (item("priority", "3", "Medium", "2", "High", field_id="priority"), records.PRIORITY),
         (item("labels", None, "", None, "okr q1", field_id="labels"), records.LABELS),
+        (item("Link", None, None, "PAY-2", "This issue implements PAY-2"), records.LINK),
     ],
     ids=[
         "cloud-parent",
@@ -310,10 +311,12 @@ def test_status_items_become_transitions_with_names_and_ids() -> None:
         "parent-link",
         "priority",
         "labels",
+        "link",
     ],
 )
 def test_tracked_items_become_field_changes(changed: dict[str, Any], expected: str) -> None:
-    """Hierarchy items under all their names, priority and labels are kept as field changes."""
+    """Hierarchy items under all their names, priority, labels and issue links are kept as
+    field changes."""
     _, changes = transitions_and_changes(
         [history(1, "2024-01-08T17:00:00.000+0800", [changed])], DC_IDS
     )
@@ -326,7 +329,7 @@ def test_tracked_items_become_field_changes(changed: dict[str, Any], expected: s
     [
         item("resolution", None, None, "10000", "Done", field_id="resolution"),
         item("Status", None, None, "1", "Green", "custom", "customfield_12000"),
-        item("Link", None, None, "PAY-2", "This issue implements PAY-2"),
+        item("Link", None, None, "PAY-2", "This issue implements PAY-2", "custom", "customfield_1"),
         item("Story point estimate", None, None, "3", "3", "custom", "customfield_10016"),
     ],
 )

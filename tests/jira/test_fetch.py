@@ -232,6 +232,7 @@ def test_bulk_fetch_is_asked_for_the_truncated_issues_and_tracked_fields() -> No
             "parent",
             "priority",
             "labels",
+            "issuelinks",
             "customfield_10100",
             "customfield_10200",
         ],

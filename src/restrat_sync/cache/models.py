@@ -131,6 +131,16 @@ class Status(Base):
     category: Mapped[str]
 
 
+class LinkType(Base):
+    """Jira's issue link types: the verbs a changelog words a link with, from either end."""
+
+    __tablename__ = "link_types"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    inward: Mapped[str]
+    outward: Mapped[str]
+
+
 class Membership(Base):
     """A span during which ``issue_key`` was selected by the mapping's JQL."""
 

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.sql import ColumnElement
 
-from restrat_sync.cache.models import Membership, Status, SyncRun
+from restrat_sync.cache.models import LinkType, Membership, Status, SyncRun
 from restrat_sync.cache.store import Cache
-from restrat_sync.model.items import FieldChange, Link, StatusChange, WorkItem
+from restrat_sync.model.items import HIERARCHY_FIELDS, FieldChange, Link, StatusChange, WorkItem
+from restrat_sync.model.structure import MemberSpan
 
 LevelOf = Callable[[int | None, str, bool], int]  # (hierarchyLevel, issue type, sub-task) -> level
 STREAM_ROWS = 10_000
@@ -33,6 +34,9 @@ class CachedPortfolio:
     current_categories: dict[str, str]  # item key -> its current status's category
     members: dict[str, set[str]]  # mapping key -> keys it selects now
     last_sync_at: datetime | None  # end of the last successful sync
+    # The themes' membership spans, open and closed (the graph with memory's anchors).
+    theme_spans: tuple[MemberSpan, ...] = ()
+    link_types: tuple[tuple[str, str, str], ...] = ()  # (name, inward, outward)
 
 
 ISSUE_COLUMNS = (
@@ -47,6 +51,7 @@ TRANSITION_COLUMNS = (
 CHANGE_COLUMNS = ("issue_id", "at", "history_id", "field", "from_string", "to_string")
 LINK_COLUMNS = ("issue_id", "type_name", "direction", "other_key")
 LIVE = "deleted_at IS NULL AND out_of_scope_at IS NULL"
+THEME_PREFIX = "theme:"  # the mapping key of a theme's JQL
 
 
 def read_portfolio(cache: Cache, level_of: LevelOf) -> CachedPortfolio:
@@ -71,6 +76,8 @@ def read_portfolio(cache: Cache, level_of: LevelOf) -> CachedPortfolio:
             current_categories=current,
             members=_open_members(connection),
             last_sync_at=_last_success(connection),
+            theme_spans=_theme_spans(connection),
+            link_types=_link_types(connection),
         )
 
 
@@ -149,6 +156,13 @@ class _Raw:
             labels=tuple(self.json(labels)),
             priority=priority,
             parent_key=parent or epic_link or parent_link,
+            parent_fields=tuple(
+                (name, value)
+                for name, value in zip(
+                    HIERARCHY_FIELDS, (parent, epic_link, parent_link), strict=True
+                )
+                if value
+            ),
             links=tuple(links.get(issue_id, ())),
             status_changes=tuple(history),
             field_changes=tuple(changes.get(issue_id, ())),
@@ -178,6 +192,30 @@ def _open_members(connection: Connection) -> dict[str, set[str]]:
     for mapping_key, issue_key in connection.execute(statement):
         members[mapping_key].add(issue_key)
     return dict(members)
+
+
+def _theme_spans(connection: Connection) -> tuple[MemberSpan, ...]:
+    """Every membership span of every theme mapping (``theme:KEY``), by theme, key and time."""
+    columns = (
+        Membership.mapping_key,
+        Membership.issue_key,
+        Membership.joined_at,
+        Membership.left_at,
+    )
+    statement = (
+        select(*columns)
+        .where(Membership.mapping_key.startswith(THEME_PREFIX, autoescape=True))
+        .order_by(*columns[:3])
+    )
+    return tuple(
+        MemberSpan(mapping.removeprefix(THEME_PREFIX), key, _utc(joined), left and _utc(left))
+        for mapping, key, joined, left in connection.execute(statement)
+    )
+
+
+def _link_types(connection: Connection) -> tuple[tuple[str, str, str], ...]:
+    statement = select(LinkType.name, LinkType.inward, LinkType.outward).order_by(LinkType.name)
+    return tuple((name, inward, outward) for name, inward, outward in connection.execute(statement))
 
 
 def _last_success(connection: Connection) -> datetime | None:

@@ -49,6 +49,7 @@ from restrat_sync.cache.models import (
     FieldChange,
     Issue,
     IssueLink,
+    LinkType,
     Membership,
     PendingChange,
     Status,
@@ -57,7 +58,7 @@ from restrat_sync.cache.models import (
     SyncState,
 )
 from restrat_sync.cache.types import UTCDateTime
-from restrat_sync.jira.records import IssueRecord, StatusRecord
+from restrat_sync.jira.records import IssueRecord, LinkTypeRecord, StatusRecord
 
 T = TypeVar("T")
 CHUNK = 900  # values per IN list: below the 999 bound variables of older SQLite builds
@@ -187,6 +188,18 @@ class Cache:
             statement = _insert(session.connection(), _table(Status))
             statement = statement.on_conflict_do_update(
                 index_elements=["id"], set_=_excluded(statement, ("name", "category"))
+            )
+            session.connection().execute(statement, list(rows.values()))
+
+    def upsert_link_types(self, session: Session, link_types: Sequence[LinkTypeRecord]) -> None:
+        """Store Jira's link-type catalogue: new types added, reworded ones updated."""
+        rows = {
+            t.name: {"name": t.name, "inward": t.inward, "outward": t.outward} for t in link_types
+        }
+        if rows:
+            statement = _insert(session.connection(), _table(LinkType))
+            statement = statement.on_conflict_do_update(
+                index_elements=["name"], set_=_excluded(statement, ("inward", "outward"))
             )
             session.connection().execute(statement, list(rows.values()))
 

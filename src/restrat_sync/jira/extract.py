@@ -77,6 +77,7 @@ _SYSTEM_ITEM_KINDS = {
     "issueparentassociation": records.PARENT,
     "priority": records.PRIORITY,
     "labels": records.LABELS,
+    "link": records.LINK,  # Jira writes "Link" with fieldtype jira, on both issues it joins
 }
 # Names of the custom fields (Data Center); their ids are matched too, as names are localised.
 _CUSTOM_ITEM_KINDS = {"epic link": records.EPIC_LINK, "parent link": records.PARENT_LINK}
@@ -99,6 +100,10 @@ def changelog_field_ids(fields: FieldIds) -> list[str]:
         "parent",
         "priority",
         "labels",
+        # The id of the links field; that bulk fetch files "Link" items under it is unverified
+        # on a real site: ``gateway._bulk_agrees`` sends an issue to the per-issue endpoint
+        # whenever the filter dropped a relevant item of its newest histories.
+        "issuelinks",
         *(field_id for field_id in custom if field_id),
     ]
 
@@ -224,6 +229,19 @@ def status_records(raw_statuses: Iterable[Json]) -> list[StatusRecord]:
             category=str((raw.get("statusCategory") or {}).get("key", "")),
         )
         for raw in raw_statuses
+    ]
+
+
+def link_type_records(answer: Json) -> list[records.LinkTypeRecord]:
+    """Jira's link types (``GET /rest/api/2/issueLinkType``: ``{"issueLinkTypes": [...]}``)."""
+    return [
+        records.LinkTypeRecord(
+            name=str(raw.get("name", "")),
+            inward=str(raw.get("inward", "")),
+            outward=str(raw.get("outward", "")),
+        )
+        for raw in answer.get("issueLinkTypes") or []
+        if raw.get("name")
     ]
 
 

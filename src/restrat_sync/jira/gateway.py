@@ -21,7 +21,7 @@ from restrat_sync.errors import ConnectionProblem, CredentialsRejected, RestratE
 from restrat_sync.http import RequestStats, RetryingSession
 from restrat_sync.jira import extract
 from restrat_sync.jira.fields import FieldIds
-from restrat_sync.jira.records import IssueRecord, StatusRecord
+from restrat_sync.jira.records import IssueRecord, LinkTypeRecord, StatusRecord
 from restrat_sync.settings import Credentials
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,10 @@ class JiraGateway:
 
     def status_records(self) -> list[StatusRecord]:
         return extract.status_records(self.statuses())
+
+    def link_type_records(self) -> list[LinkTypeRecord]:
+        """The link-type catalogue: the verbs a changelog words links with."""
+        return extract.link_type_records(dict(self._get("rest/api/2/issueLinkType")))
 
     def list_keys(self, jql: str) -> list[str]:
         """The keys ``jql`` matches, each once, in the largest pages the flavour serves."""

@@ -17,7 +17,10 @@ EPIC_LINK = "epic_link"  # Data Center: story -> epic
 PARENT_LINK = "parent_link"  # Data Center (Advanced Roadmaps): epic -> initiative and above
 PRIORITY = "priority"
 LABELS = "labels"
-TRACKED_FIELDS = (PARENT, EPIC_LINK, PARENT_LINK, PRIORITY, LABELS)
+# An issue link made or removed, worded from this issue's side ("This issue implements INIT-1");
+# the link-type catalogue tells which type and direction the verb is (``model.structure``).
+LINK = "link"
+TRACKED_FIELDS = (PARENT, EPIC_LINK, PARENT_LINK, PRIORITY, LABELS, LINK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,15 @@ class FixVersion:
     name: str
     released: bool
     release_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTypeRecord:
+    """One of Jira's issue link types, with the verbs its two ends are worded with."""
+
+    name: str  # e.g. "Implements"
+    inward: str  # e.g. "is implemented by"
+    outward: str  # e.g. "implements"
 
 
 @dataclass(frozen=True, slots=True)

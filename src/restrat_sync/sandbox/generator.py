@@ -732,7 +732,10 @@ class _Builder:
         sides = ((outward, link_type.outward, inward), (inward, link_type.inward, outward))
         for this, verb, other in sides:
             key = other.issue.key
-            item = ChangeItem("Link", "jira", None, None, None, key, f"This issue {verb} {key}")
+            # Filed under the links field's id (what bulk fetch's fieldIds names; unverified).
+            item = ChangeItem(
+                "Link", "jira", "issuelinks", None, None, key, f"This issue {verb} {key}"
+            )
             self._record(this, at, item, outward.issue.reporter)
 
     def _finish(self, draft: _Draft, history_ids: itertools.count[int]) -> None:

@@ -253,6 +253,7 @@ class JiraApi:
         add(router, "GET", version, "/field", self.fields)
         add(router, "GET", version, "/status", self.statuses)
         add(router, "GET", version, "/issuetype", self.issue_types)
+        add(router, "GET", version, "/issueLinkType", self.issue_link_types)
         add(router, "GET", version, "/issue/{issueIdOrKey}", self.get_issue)
         add(router, "PUT", version, "/issue/{issueIdOrKey}", self.edit_issue)
         add(router, "POST", version, "/issue", self.create_issue)
@@ -349,6 +350,10 @@ class JiraApi:
 
     def issue_types(self, _: Request, version: str) -> Response:
         return Response(200, list(self.renderer(self.state.portfolio, version).types.values()))
+
+    def issue_link_types(self, _: Request, version: str) -> Response:
+        types = self.renderer(self.state.portfolio, version).link_types.values()
+        return Response(200, {"issueLinkTypes": list(types)})
 
     # search
 
