@@ -41,6 +41,7 @@ FlowCategory = Literal["feature", "defect", "risk", "debt"]
 EffortMeasure = Literal["active_days", "story_points", "items"]
 KeyResultMeasure = Literal["done_count", "count", "points_done"]
 Flavor = Literal["auto", "cloud", "datacenter"]
+AttributionMode = Literal["history", "current"]
 
 TARGET_TOLERANCE = 0.001
 QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -366,6 +367,9 @@ class Config(Strict):
     unaligned_target: Target = 0.0
     themes: Annotated[list[Theme], Field(min_length=1)]
     hierarchy: Hierarchy = Hierarchy()
+    # history: every period is credited to the structure of its time (docs/metrics.md);
+    # current: today's structure applied to every period, as restrat-sync did before.
+    attribution: AttributionMode = "history"
     status_map: dict[str, FlowState] = {}
     flow_distribution: FlowDistribution = FlowDistribution()
     decision: Decision = Decision()

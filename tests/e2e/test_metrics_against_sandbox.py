@@ -2,7 +2,10 @@
 alignment variance with an independent calculation from the sandbox's own data.
 
 The calculation here is deliberately naive: it replays each sandbox issue's histories item by
-item and walks the hierarchy per theme, sharing no code with ``restrat_sync.metrics``.
+item and walks the hierarchy per theme, sharing no code with ``restrat_sync.metrics`` or
+``restrat_sync.model``. For the graph with memory (the default ``attribution: history``) it
+rebuilds the whole graph at every moment a parent or a link changed, and credits each active day
+and each finish to the theme of its moment.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 import pytest
 
@@ -116,23 +120,60 @@ def velocity_items(truths: dict[str, Truth], period: Period) -> list[str]:
     )
 
 
-def attribution(portfolio: Portfolio, loaded: LoadedConfig, server: SandboxServer) -> dict:
-    """Theme of each issue by breadth-first search per theme; nearest anchor, then config
-    order."""
+def anchors_of(portfolio: Portfolio, loaded: LoadedConfig, server: SandboxServer) -> list[set[str]]:
+    """Each theme's anchors, in config order, as the theme JQL selects them now (the first sync
+    saw them; nothing earlier is known, so they are taken as members since forever)."""
     ctx = JqlContext(portfolio, server.state.caller(), portfolio.now)
+    return [{i.key for i in search(ctx, loaded.theme_jql(t).query)} for t in loaded.config.themes]
+
+
+def parent_at(issue: Issue, moment: datetime) -> str | None:
+    """The hierarchy parent at ``moment``: the sandbox keeps every hierarchy change under its
+    neutral ``parent`` item, with the keys before and after."""
+    moves = sorted(
+        (history.created, history.id, item.from_string, item.to_string)
+        for history in issue.histories
+        for item in history.items
+        if item.field == "parent"
+    )
+    if not moves:
+        return issue.parent
+    if moment < moves[0][0]:
+        return moves[0][2]
+    later = [move for move in moves if move[0] > moment]
+    return later[0][2] if later else issue.parent
+
+
+def linked_since(issue: Issue, other: str) -> datetime | None:
+    """When the issue's changelog says a link to ``other`` was made (None: it does not)."""
+    return min(
+        (h.created for h in issue.histories for i in h.items
+         if i.field == "Link" and i.to_string and i.to_string.endswith(f" {other}")),
+        default=None,
+    )  # fmt: skip
+
+
+def themes_at(
+    portfolio: Portfolio, loaded: LoadedConfig, anchors: list[set[str]], moment: datetime
+) -> dict[str, str]:
+    """Theme of each issue at ``moment``, by breadth-first search per theme over the graph of
+    that moment; nearest anchor, then config order."""
     children: dict[str, list[str]] = {}
     rules = {(r.type.lower(), r.direction) for r in loaded.config.hierarchy.links}
     for issue in portfolio.issues.values():
-        if issue.parent:
-            children.setdefault(issue.parent, []).append(issue.key)
+        parent = parent_at(issue, moment)
+        if parent:
+            children.setdefault(parent, []).append(issue.key)
         for link in issue.links:
-            if (link.type_name.lower(), link.direction) in rules:
+            since = linked_since(issue, link.other_key)
+            if (link.type_name.lower(), link.direction) in rules and (
+                since is None or since <= moment
+            ):
                 children.setdefault(link.other_key, []).append(issue.key)
     best: dict[str, tuple[int, int, str]] = {}
-    for order, theme in enumerate(loaded.config.themes):
-        anchors = {i.key for i in search(ctx, loaded.theme_jql(theme).query)}
-        distance = dict.fromkeys(anchors, 0)
-        queue = deque(anchors)
+    for order, (theme, members) in enumerate(zip(loaded.config.themes, anchors, strict=True)):
+        distance = dict.fromkeys(members, 0)
+        queue = deque(members)
         while queue:
             key = queue.popleft()
             for child in children.get(key, []):
@@ -145,6 +186,37 @@ def attribution(portfolio: Portfolio, loaded: LoadedConfig, server: SandboxServe
     return {key: value[2] for key, value in best.items()}
 
 
+@dataclass
+class Themes:
+    """Every issue's theme over time: the moments the structure changed, and the themes from
+    each of them on (before the first, the themes of the start of time)."""
+
+    moments: list[datetime]
+    themes: list[dict[str, str]]  # themes[i]: from moments[i - 1] (or forever) to moments[i]
+
+    def at(self, key: str, moment: datetime) -> str:
+        position = sum(1 for m in self.moments if m <= moment)
+        return self.themes[position].get(key, UNALIGNED)
+
+    def stretches(self) -> list[tuple[datetime, datetime, dict[str, str]]]:
+        bounds = [datetime.min.replace(tzinfo=NOW.tzinfo), *self.moments, NOW.replace(year=9999)]
+        return [
+            (low, high, themes)
+            for (low, high), themes in zip(pairwise(bounds), self.themes, strict=True)
+        ]
+
+
+def themes_over_time(portfolio: Portfolio, loaded: LoadedConfig, server: SandboxServer) -> Themes:
+    anchors = anchors_of(portfolio, loaded, server)
+    moments = sorted(
+        {h.created for issue in portfolio.issues.values() for h in issue.histories
+         for i in h.items if i.field in ("parent", "Link")}
+    )  # fmt: skip
+    first = datetime.min.replace(tzinfo=NOW.tzinfo)
+    themes = [themes_at(portfolio, loaded, anchors, m) for m in [first, *moments]]
+    return Themes(moments, themes)
+
+
 def overlap_days(intervals: list[tuple[datetime, datetime]], period: Period) -> float:
     seconds = 0.0
     for low, high in intervals:
@@ -155,7 +227,7 @@ def overlap_days(intervals: list[tuple[datetime, datetime]], period: Period) -> 
 
 
 @pytest.fixture(scope="module")
-def truth(sandbox: SandboxServer, computed: Computed) -> tuple[dict[str, Truth], dict[str, str]]:
+def truth(sandbox: SandboxServer, computed: Computed) -> tuple[dict[str, Truth], Themes]:
     portfolio = sandbox.state.portfolio
     synced = expected_keys(sandbox, computed.loaded)
     flow_level = computed.loaded.config.hierarchy.flow_level
@@ -164,8 +236,7 @@ def truth(sandbox: SandboxServer, computed: Computed) -> tuple[dict[str, Truth],
         for key in synced
         if portfolio.level_of(portfolio.issues[key]) == flow_level
     }
-    themes = attribution(portfolio, computed.loaded, sandbox)
-    return truths, {key: themes.get(key, UNALIGNED) for key in truths}
+    return truths, themes_over_time(portfolio, computed.loaded, sandbox)
 
 
 # --- the comparisons ----------------------------------------------------------------------------
@@ -180,7 +251,8 @@ def test_velocity_matches_the_sandbox(computed: Computed, truth: tuple, label: s
     assert expected, f"the sandbox finished nothing in {label}: the comparison would be empty"
     assert list(result.of(OVERALL, "flow").velocity.keys) == expected
     for theme in computed.loaded.config.themes:
-        in_theme = [key for key in expected if themes[key] == theme.key]
+        # Credited to the theme the item had when it finished.
+        in_theme = [key for key in expected if themes.at(key, truths[key].end) == theme.key]  # type: ignore[arg-type]
         assert result.of(theme_scope(theme.key), "flow").velocity.count == len(in_theme)
 
 
@@ -203,13 +275,18 @@ def test_flow_time_matches_the_sandbox(computed: Computed, truth: tuple, label: 
 def test_alignment_variance_matches_the_sandbox(
     computed: Computed, truth: tuple, label: str
 ) -> None:
-    """AV is half the summed distance between active-day shares and the quarter's targets."""
+    """AV is half the summed distance between active-day shares and the quarter's targets; each
+    day active is credited to the theme the item had that day."""
     truths, themes = truth
     result = next(p for p in computed.run.periods if p.period.label == label)
     effort: dict[str, float] = {}
-    for key, t in truths.items():
-        bucket = themes[key]
-        effort[bucket] = effort.get(bucket, 0.0) + overlap_days(t.active, result.period)
+    for low, high, theme_of in themes.stretches():
+        for key, t in truths.items():
+            clipped = [
+                (max(a, low), min(b, high)) for a, b in t.active if min(b, high) > max(a, low)
+            ]
+            bucket = theme_of.get(key, UNALIGNED)
+            effort[bucket] = effort.get(bucket, 0.0) + overlap_days(clipped, result.period)
     total = sum(effort.values())
     planned = computed.loaded.config.planned_shares(result.period.quarter)
     expected = 0.5 * sum(abs(effort.get(b, 0.0) / total - share) for b, share in planned.items())

@@ -1,4 +1,6 @@
-"""The orchestrator on one small portfolio: scopes, levels and history wired together.
+"""The orchestrator on one small portfolio: scopes, levels and history wired together, with
+``attribution: current`` (today's structure for all time, the behaviour before the graph with
+memory; tests/metrics/test_history_attribution.py covers the default, ``history``).
 
 Portfolio (config: themes GROWTH 0.6 and RELIABILITY 0.3, unaligned 0.1; time zone UTC):
 
@@ -25,7 +27,7 @@ import pytest
 
 from restrat_sync.cache.portfolio import CachedPortfolio
 from restrat_sync.cache.snapshots import ThemeSpan
-from restrat_sync.config import Config, FlowState, Theme
+from restrat_sync.config import AttributionMode, Config, FlowState, Theme
 from restrat_sync.metrics.compute import (
     OVERALL,
     UNALIGNED_SCOPE,
@@ -86,9 +88,10 @@ def portfolio() -> CachedPortfolio:
     )
 
 
-def config() -> Config:
+def config(attribution: AttributionMode = "current") -> Config:
     status_map: dict[str, FlowState] = {}
     return Config(
+        attribution=attribution,
         timezone="UTC",
         unaligned_target=0.1,
         themes=[

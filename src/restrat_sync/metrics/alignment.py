@@ -17,8 +17,9 @@ the items come.
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn
 
 from restrat_sync.config import EffortMeasure
@@ -112,10 +113,25 @@ def alignment(
     planned or that has none, and for a negative effort: programming errors, since the
     attribution and the plan come from the same config and ``effort`` is never negative.
     """
+    return alignment_of(
+        ((key, bucket_of.get(key), value) for key, value in effort_by_item.items()),
+        planned,
+        measure,
+        quarter,
+    )
+
+
+def alignment_of(
+    efforts_by_bucket: Iterable[tuple[str, str | None, float]],
+    planned: Mapping[str, float],
+    measure: EffortMeasure,
+    quarter: str,
+) -> Alignment:
+    """``alignment`` from (item key, bucket, effort) triples: an item may put effort into
+    several buckets in one period when its theme changed inside it (``credited_efforts``)."""
     efforts: dict[str, list[float]] = {bucket: [] for bucket in planned}
     keys: dict[str, list[str]] = {bucket: [] for bucket in planned}
-    for key, value in effort_by_item.items():
-        bucket = bucket_of.get(key)
+    for key, bucket, value in efforts_by_bucket:
         if bucket is None or bucket not in efforts or not value >= 0:  # `not >=`: NaN too
             _refuse(key, value, bucket, efforts)
         if value > 0:
@@ -124,9 +140,32 @@ def alignment(
     sums = {bucket: math.fsum(values) for bucket, values in efforts.items()}
     total = math.fsum(value for values in efforts.values() for value in values)
     buckets = tuple(
-        _share(bucket, planned[bucket], sums[bucket], total, keys[bucket]) for bucket in planned
+        _share(bucket, planned[bucket], sums[bucket], total, sorted(set(keys[bucket])))
+        for bucket in planned
     )
     return Alignment(measure, quarter, total, _av(buckets), buckets)
+
+
+def credited_efforts(
+    credited: Iterable[tuple[Timeline, datetime, datetime, str]],
+    items: Mapping[str, WorkItem],
+    measure: EffortMeasure,
+    period: Period,
+) -> Iterator[tuple[str, str, float]]:
+    """(key, bucket, effort) of items credited to ``bucket`` during [since, until): active days
+    within that span and the period; points or items where the finish falls in it."""
+    start, end = period.start, period.end
+    for line, since, until, bucket in credited:
+        if measure == "active_days":
+            low, high = max(start, since), min(end, until)
+            value = (
+                line.active_days_between(low.timestamp(), high.timestamp()) if low < high else 0.0
+            )
+        elif line.end is not None and since <= line.end < until:
+            value = effort(line, items[line.key], measure, period)
+        else:
+            value = 0.0
+        yield line.key, bucket, value
 
 
 def _refuse(key: str, value: float, bucket: str | None, planned: Container[str]) -> NoReturn:

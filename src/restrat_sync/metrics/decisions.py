@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 
 from restrat_sync.metrics.results import median, p85
 from restrat_sync.model.items import StatusChange, WorkItem
+from restrat_sync.model.spans import EARLIEST, LATEST
 from restrat_sync.model.timeline import DAY_SECONDS, Timeline
 
 if TYPE_CHECKING:
@@ -142,18 +143,28 @@ class DecisionTally:
 def tally(decisions: Iterable[DecisionFacts], period: Period, as_of: datetime) -> DecisionTally:
     """Sorts each decision into lag, work before decision, pending and delivered (any or none
     of them) for ``period``, judging pending decisions at ``as_of``."""
+    return tally_credited(((facts, EARLIEST, LATEST) for facts in decisions), period, as_of)
+
+
+def tally_credited(
+    credited: Iterable[tuple[DecisionFacts, datetime, datetime]], period: Period, as_of: datetime
+) -> DecisionTally:
+    """As ``tally``, for decisions credited to the scope only during [since, until): a lag where
+    the decision falls in it, a pending decision where ``as_of`` does, a delivery where the
+    item's end does."""
     found = DecisionTally()
-    for facts in decisions:
+    for facts, since, until in credited:
         lag = _lag(facts, period)
-        if lag is not None and lag < 0:
-            found.early.append(facts.key)
-        elif lag is not None:
-            found.lags.append((facts.key, lag))
+        if lag is not None and facts.decided_at is not None and since <= facts.decided_at < until:
+            if lag < 0:
+                found.early.append(facts.key)
+            else:
+                found.lags.append((facts.key, lag))
         age = _pending_age(facts, as_of)
-        if age is not None:
+        if age is not None and since <= as_of < until:
             found.pending.append((facts.key, age))
         delivery = _delivery_days(facts, period)
-        if delivery is not None:
+        if delivery is not None and facts.end is not None and since <= facts.end < until:
             found.delivered.append((facts.key, delivery))
     return found
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import get_args
 
@@ -34,9 +34,11 @@ from restrat_sync.config import FlowCategory
 from restrat_sync.metrics.results import median, p85
 from restrat_sync.model.items import WorkItem
 from restrat_sync.model.periods import Period
+from restrat_sync.model.spans import EARLIEST, LATEST
 from restrat_sync.model.timeline import DAY_SECONDS, STARTED, Timeline
 
 CATEGORIES: tuple[FlowCategory, ...] = get_args(FlowCategory)
+Credited = tuple[Timeline, datetime, datetime]  # an item counted in a scope during [since, until)
 # The last instant inside a period whose end is exclusive.
 INSTANT = timedelta(microseconds=1)
 
@@ -170,16 +172,28 @@ def flow_metrics(
 
 def tally(timelines: Iterable[Timeline], period: Period) -> FlowTally:
     """The velocity items and the load of ``timelines`` in ``period``, in one pass."""
+    return tally_credited(((line, EARLIEST, LATEST) for line in timelines), period)
+
+
+def tally_credited(credited: Iterable[Credited], period: Period) -> FlowTally:
+    """As ``tally``, for items credited to the scope only during [since, until) (the graph
+    with memory: the scope an item belonged to then). An item is velocity where its finish
+    falls in that span, load where the period's last instant does."""
     found = FlowTally()
     start, end = period.start, period.end
     last = end - INSTANT
-    for line in timelines:
+    for line, since, until in credited:
         finished = line.end
         if finished is not None and finished < end:
             # Finished by the period's last instant: never load, velocity if done inside it.
-            if finished >= start and line.state == "done":
+            if finished >= start and line.state == "done" and since <= finished < until:
                 found.add_done(line)
-        elif line.start is not None and line.start <= last and line.state_at(last) in STARTED:
+        elif (
+            since <= last < until
+            and line.start is not None
+            and line.start <= last
+            and line.state_at(last) in STARTED
+        ):
             found.loaded.append((line.key, (end - line.start).total_seconds() / DAY_SECONDS))
     return found
 

@@ -9,9 +9,10 @@ Events, each at a moment inside the period:
   grooming, not a change of direction, and counting it would make every new epic a pivot.
   Several hierarchy fields changed in one history (Jira writes Parent and Parent Link for the
   same move on some instances) are one move.
-- **theme_change**: the item's attributed theme differs from the one the previous computation
-  recorded. The caller derives these from the stored attribution history; only those of the
-  items passed count.
+- **theme_change**: the item's theme changed (``model.history.ThemeChange``): with the graph with
+  memory, at the changelog moment or membership change that caused it, the cause named in the
+  detail; otherwise between two metric runs. The caller passes them; only those of the items
+  passed count.
 - **priority_change**: any change of ``priority``.
 - **cancellation**: the item's timeline ends in the period with the outcome ``cancelled``.
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
+from restrat_sync.model.history import ThemeChange
 from restrat_sync.model.items import HIERARCHY_FIELDS, PRIORITY, FieldChange, WorkItem
 from restrat_sync.model.timeline import Timeline
 
@@ -39,16 +41,6 @@ if TYPE_CHECKING:
 
 PivotKind = Literal["re_parent", "theme_change", "priority_change", "cancellation"]
 KINDS: tuple[PivotKind, ...] = get_args(PivotKind)
-
-
-@dataclass(frozen=True, slots=True)
-class ThemeChange:
-    """An item's attributed theme changed at ``at`` (theme keys, or ``UNALIGNED``)."""
-
-    key: str
-    at: datetime
-    from_theme: str
-    to_theme: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +155,15 @@ def _theme_events(
             and period.contains(change.at)
             and (change.from_theme != change.to_theme)
         ):
-            detail = f"{change.from_theme} → {change.to_theme}"
-            yield PivotEvent(change.key, change.at, "theme_change", detail)
+            yield PivotEvent(change.key, change.at, "theme_change", _theme_detail(change))
+
+
+def _theme_detail(change: ThemeChange) -> str:
+    """``GROWTH → RELIABILITY``, with what caused it where history knows:
+    ``GROWTH → RELIABILITY (PAY-12 parent_link: INIT-1 → INIT-2)``."""
+    detail = f"{change.from_theme} → {change.to_theme}"
+    causes = "; ".join(f"{cause.key} {cause.detail}" for cause in change.causes)
+    return f"{detail} ({causes})" if causes else detail
 
 
 def _field_order(change: FieldChange) -> tuple[int, datetime, str, str]:

@@ -16,6 +16,8 @@ numbers and never hidden.
 - **unaligned_share**: passed through from the alignment (None: no effort, so no data).
 - **last_sync_at** / **last_sync_age_hours**: the last successful sync and how old it is.
 - **config_problems**: what ``check`` found wrong in the config.
+- **membership_known_since**: from when the themes' membership is known (the first sync that
+  listed them); the attribution of earlier moments assumes that sync's membership.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class DataQuality:
     last_sync_at: datetime | None
     last_sync_age_hours: float | None
     config_problems: tuple[str, ...]
+    # Theme membership is known from the first sync that listed the themes; before it, that
+    # sync's membership is assumed (None: not relevant, as with ``attribution: current``).
+    membership_known_since: datetime | None = None
 
     def problems(self) -> int:
         """How many things are listed as wrong, plus one when no sync ever succeeded. The
@@ -76,6 +81,7 @@ def data_quality(
     now: datetime,
     config_problems: Sequence[str] = (),
     linked: Collection[str] = (),
+    membership_known_since: datetime | None = None,
 ) -> DataQuality:
     """The data-quality report of the portfolio. ``fallback_statuses`` and
     ``unknown_statuses`` are the ``FlowStates`` sets after every timeline was built;
@@ -94,6 +100,7 @@ def data_quality(
         last_sync_at=last_sync_at,
         last_sync_age_hours=_age_hours(last_sync_at, now),
         config_problems=tuple(config_problems),
+        membership_known_since=membership_known_since,
     )
 
 

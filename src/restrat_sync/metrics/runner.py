@@ -1,7 +1,8 @@
 """Load the cache, compute the metrics of some periods, store them as snapshots.
 
 The edge around the pure metric code: the cache is read once, the attribution of this run is
-recorded (so that a theme change between two runs shows as a pivot), and each period's values
+recorded (so that a theme change between two runs that history cannot explain, a config edit
+say, shows as a pivot), and each period's values
 are stored where they differ from the snapshots computed before. Given what changed since the
 last computation (``Since``), only the periods those changes can touch are computed
 (``touched``), and the run says which buckets' data they fed.
@@ -31,7 +32,7 @@ from restrat_sync.metrics.compute import (
     compute_current,
     compute_periods,
     prepare,
-    theme_changes,
+    theme_changes_of,
 )
 from restrat_sync.metrics.results import as_json
 from restrat_sync.metrics.touched import earliest_touched, periods_touched, touched_buckets
@@ -111,7 +112,9 @@ def _compute_and_store(
     theme_before = record_attribution(cache, prepared.attribution.theme, now)
     if theme_before:
         log.info("%d items changed theme since the last computation", len(theme_before))
-        prepared.theme_changes = theme_changes(theme_history(cache))
+        prepared.theme_changes = theme_changes_of(
+            config, prepared.history, prepared.items, prepared.decision_facts, theme_history(cache)
+        )
     periods, touched = _scope(prepared, periods, since, theme_before)
     seconds["prepare"] = _lap(started) - seconds["load"]
     results = compute_periods(prepared, periods, now)
