@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from restrat_sync.config import Config
+from restrat_sync.metrics.pivots import PivotEvent, Pivots
 from restrat_sync.model.periods import Period, parse_period
 from restrat_sync.pages.inputs import Anchor, PageInputs
 from restrat_sync.pages.models import (
@@ -332,3 +333,27 @@ def test_the_quarterly_page_names_over_and_under_invested_themes() -> None:
     )
     assert "Over-invested: none beyond 20.0 pp." in text(body)
     assert "Under-invested: none beyond 20.0 pp." in text(body)
+
+
+def test_the_theme_page_shows_its_pivots_with_what_caused_a_theme_change() -> None:
+    """A theme change on the theme page names its cause (the re-parent that moved the epic),
+    beside the count per kind and the rate; the detail is escaped like any Jira text."""
+    stored = builders.period_metrics()
+    moved = PivotEvent(
+        "EPIC-1", NOW, "theme_change", "GROWTH → RELIABILITY (EPIC-1 parent: <INIT-A> → INIT-B)"
+    )
+    stored[("theme:GROWTH", "pivots")] = Pivots(
+        count=1,
+        by_kind={"re_parent": 0, "theme_change": 1, "priority_change": 0, "cancellation": 0},
+        active_decisions=4,
+        rate=0.25,
+        events=(moved,),
+        keys=("EPIC-1",),
+    )
+    body = theme_body(builders.inputs({"last-4-weeks": stored}))
+    shown = text(body)
+    assert "Strategic pivots" in shown
+    assert "1 pivot (1 theme change); 0.25 per active decision item." in shown
+    assert "GROWTH → RELIABILITY (EPIC-1 parent: <INIT-A> → INIT-B)" in shown
+    assert "&lt;INIT-A&gt;" in body
+    assert "key in (EPIC-1)" in [m["jqlQuery"] for m in macros(body, "jira")]

@@ -28,6 +28,7 @@ from restrat_sync.metrics.decisions import DecisionLag
 from restrat_sync.metrics.flow import CATEGORIES, FlowMetrics
 from restrat_sync.metrics.outcomes import KeyResultProgress
 from restrat_sync.metrics.pivots import KINDS as PIVOT_KINDS
+from restrat_sync.metrics.pivots import Pivots
 from restrat_sync.metrics.quality import DataQuality
 from restrat_sync.pages.jql import key_in_chunks
 from restrat_sync.pages.lozenges import Lozenge, grade, grade_deviation, issue_status
@@ -638,16 +639,38 @@ def pivots_by_scope(
         )
     header = ["scope", "pivots", *(kind.replace("_", " ") for kind in PIVOT_KINDS)]
     header.append("per active decision")
-    overall = metrics.scope(OVERALL).pivots
+    return [table(header, rows), *pivot_events(metrics.scope(OVERALL).pivots, settings)]
+
+
+def pivot_events(found: Pivots | None, settings: RenderSettings) -> list[Part]:
+    """The pivot events (issue, kind, day, detail: a theme change names its cause), folded
+    away, and the items that pivoted in a Jira macro."""
     events = (
-        [[e.key, e.kind.replace("_", " "), e.detail] for e in overall.events] if overall else []
+        [
+            [e.key, e.kind.replace("_", " "), e.at.strftime("%Y-%m-%d"), e.detail]
+            for e in found.events
+        ]
+        if found
+        else []
     )
     return [
-        table(header, rows),
-        expand(f"Pivot events: {len(events)}", table(["issue", "kind", "detail"], events))
+        expand(f"Pivot events: {len(events)}", table(["issue", "kind", "day", "detail"], events))
         if events
         else None,
-        *issues(overall.keys if overall else (), "Items that pivoted", settings, True),
+        *issues(found.keys if found else (), "Items that pivoted", settings, True),
+    ]
+
+
+def theme_pivots(found: Pivots | None, settings: RenderSettings) -> list[Part]:
+    """A theme's pivots: how many, of which kinds, per active decision item, and the events."""
+    if found is None:
+        return [paragraph(NO_DATA)]
+    kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in found.by_kind.items() if n)
+    rate = NO_DATA if found.rate is None else f"{found.rate:.2f}"
+    summary = f"{plural(found.count, 'pivot')}" + (f" ({kinds})" if kinds else "")
+    return [
+        paragraph(f"{summary}; {rate} per active decision item."),
+        *pivot_events(found, settings),
     ]
 
 
@@ -777,6 +800,8 @@ def _theme(model: ThemeModel, settings: RenderSettings) -> list[Part]:
         theme_issues(theme, settings),
         heading(2, "Decisions"),
         *decisions(got.decision_lag, settings),
+        heading(2, "Strategic pivots"),
+        *theme_pivots(got.pivots, settings),
         heading(2, "Flow"),
         *flow_block(got.flow, settings),
         heading(2, "Key results"),
