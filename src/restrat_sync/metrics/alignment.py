@@ -147,20 +147,27 @@ def alignment_of(
 
 
 def credited_efforts(
-    credited: Iterable[tuple[Timeline, datetime, datetime, str]],
+    credited: Iterable[tuple[Timeline, datetime, datetime]],
+    bucket: str,
     items: Mapping[str, WorkItem],
     measure: EffortMeasure,
     period: Period,
 ) -> Iterator[tuple[str, str, float]]:
-    """(key, bucket, effort) of items credited to ``bucket`` during [since, until): active days
-    within that span and the period; points or items where the finish falls in it."""
+    """(key, ``bucket``, effort) of items credited to ``bucket`` during [since, until): active
+    days within that span and the period; points or items where the finish falls in it."""
     start, end = period.start, period.end
-    for line, since, until, bucket in credited:
+    start_ts, end_ts = start.timestamp(), end.timestamp()
+    for line, since, until in credited:
         if measure == "active_days":
-            low, high = max(start, since), min(end, until)
-            value = (
-                line.active_days_between(low.timestamp(), high.timestamp()) if low < high else 0.0
-            )
+            if since <= start and until >= end:  # the whole period: most items
+                value = line.active_days_between(start_ts, end_ts)
+            else:
+                low, high = max(start, since), min(end, until)
+                value = (
+                    line.active_days_between(low.timestamp(), high.timestamp())
+                    if low < high
+                    else 0.0
+                )
         elif line.end is not None and since <= line.end < until:
             value = effort(line, items[line.key], measure, period)
         else:

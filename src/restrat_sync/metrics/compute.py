@@ -244,18 +244,20 @@ def _changes_in_scope(prepared: Prepared, scope: str) -> list[ThemeChange]:
 def _alignment(prepared: Prepared, period: Period, near: Near) -> alignment.Alignment:
     """Allocation against plan in ``period``, each item's effort credited to the buckets it was
     in (``near``: the flow items touching the period, by scope)."""
-    measure = prepared.config.effort.measure
-    timelines = prepared.timelines
-    credited = (
-        (timelines[key], since, until, bucket_of_scope(scope))
+    measure, items, timelines = prepared.config.effort.measure, prepared.items, prepared.timelines
+    efforts = [
+        effort
         for scope, windows in near.items()
-        for key, since, until in windows
-    )
+        for effort in alignment.credited_efforts(
+            ((timelines[key], since, until) for key, since, until in windows),
+            bucket_of_scope(scope),
+            items,
+            measure,
+            period,
+        )
+    ]
     return alignment.alignment_of(
-        alignment.credited_efforts(credited, prepared.items, measure, period),
-        prepared.config.planned_shares(period.quarter),
-        measure,
-        period.quarter,
+        efforts, prepared.config.planned_shares(period.quarter), measure, period.quarter
     )
 
 

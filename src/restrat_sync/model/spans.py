@@ -85,4 +85,7 @@ def union(a: Spans, b: Spans) -> Spans:
 
 def contains(spans: Spans, moment: datetime) -> bool:
     """Whether ``moment`` lies in one of the spans."""
-    return any(since <= moment < until for since, until in spans)
+    for since, until in spans:
+        if moment < until:
+            return since <= moment
+    return False

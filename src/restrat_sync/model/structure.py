@@ -79,7 +79,11 @@ class Structure:
 
     def parents_at(self, key: str, moment: datetime) -> tuple[str, ...]:
         """The items directly above ``key`` at ``moment``."""
-        return tuple(parent for parent, when in self.parents.get(key, ()) if contains(when, moment))
+        return tuple(
+            parent
+            for parent, when in self.parents.get(key, ())
+            if when is ALWAYS or contains(when, moment)
+        )
 
     def ancestors_at(self, key: str, moment: datetime) -> list[str]:
         """Every item above ``key`` at ``moment``, nearest first (cycle-safe)."""
@@ -131,12 +135,29 @@ def _edges_of(
 ) -> tuple[list[tuple[str, Spans]], list[StructureChange]]:
     """The item's parents over time (hierarchy first, then links in the order the item holds
     them), and the moments they changed."""
+    if not any(change.field in _STRUCTURAL for change in item.field_changes):
+        # Most items: nothing in their history moved them, so today's parents held always.
+        return _static_edges(item, rules), []
     hierarchy, moves = _hierarchy_edges(item)
     links, relinks = _link_edges(item, rules, verbs) if rules else ([], [])
     merged: dict[str, Spans] = {}
     for parent, when in [*hierarchy, *links]:
         merged[parent] = union(merged.get(parent, ()), when)
     return list(merged.items()), [*moves, *relinks]
+
+
+_STRUCTURAL = frozenset((*HIERARCHY_FIELDS, LINK))
+
+
+def _static_edges(item: WorkItem, rules: Collection[tuple[str, str]]) -> list[tuple[str, Spans]]:
+    """Today's parents, for all time: the hierarchy parent, then each followed link's item."""
+    found: dict[str, Spans] = {}
+    if item.parent_key is not None:
+        found[item.parent_key] = ALWAYS
+    for link in item.links:
+        if (link.type_name.casefold(), link.direction) in rules:
+            found.setdefault(link.other_key, ALWAYS)
+    return list(found.items())
 
 
 # --- hierarchy fields ----------------------------------------------------------------------------
