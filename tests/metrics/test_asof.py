@@ -7,6 +7,7 @@ zone UTC, random work and re-parents between September and December 2026).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from restrat_sync.cache.snapshots import ThemeSpan
 from restrat_sync.metrics.asof import portfolio_as_of, run_history_as_of
 from restrat_sync.metrics.compute import compute_current, compute_periods, prepare
 from restrat_sync.metrics.results import as_json
+from restrat_sync.model.items import StatusChange
 from restrat_sync.model.periods import parse_period
 from restrat_sync.model.structure import MemberSpan
 from tests.metrics.test_history_attribution import (
@@ -116,3 +118,19 @@ def test_the_attribution_runs_recorded_are_those_recorded_by_then() -> None:
     assert run_history_as_of(spans, at) == [
         ThemeSpan("E-1", "GROWTH", at - timedelta(days=9), None)
     ]
+
+
+def test_todays_status_category_stands_only_for_todays_status() -> None:
+    """S-1 is Closed now, a status the catalogue lacks (its category, done, came with the
+    item); as of 10 November it was In Progress, whose category the catalogue has."""
+    moved = StatusChange(
+        datetime(2026, 11, 20, tzinfo=UTC), 1, 0, "2", "In Progress", "9", "Closed"
+    )
+    closed = replace(work("S-1", "Story", None), status_id="9", status="Closed",
+                     status_changes=(moved,))  # fmt: skip
+    cached = replace(portfolio(closed, work("S-2", "Story", None)),
+                     current_categories={"S-1": "done", "S-2": "new"})  # fmt: skip
+    then = portfolio_as_of(cached, datetime(2026, 11, 10, tzinfo=UTC))
+    assert then.current_categories == {"S-2": "new"}
+    timeline = prepare(then, config()).timelines["S-1"]
+    assert timeline.state == "active"

@@ -40,16 +40,13 @@ def portfolio_as_of(
 
 
 def _categories(cached: CachedPortfolio, items: Mapping[str, WorkItem]) -> dict[str, str]:
-    """Each item's status category: today's for an item in today's status, else the status
-    catalogue's (an item whose status the catalogue lacks has none)."""
-    found = {key: category for key, category in cached.current_categories.items() if key in items}
-    for key, item in items.items():
-        if item.status_id == cached.items[key].status_id:
-            continue
-        found.pop(key, None)
-        if item.status_id in cached.categories:
-            found[key] = cached.categories[item.status_id]
-    return found
+    """Today's status category of each item still in today's status. (It stands in for the
+    status catalogue, which knows the category of every other status it has.)"""
+    return {
+        key: category
+        for key, category in cached.current_categories.items()
+        if key in items and items[key].status_id == cached.items[key].status_id
+    }
 
 
 def _members(
