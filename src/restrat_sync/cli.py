@@ -299,7 +299,7 @@ def _add_metrics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _run_metrics(args: argparse.Namespace) -> int:
     import json
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from restrat_sync.cache import open_cache
     from restrat_sync.config import load_config
@@ -323,7 +323,9 @@ def _run_metrics(args: argparse.Namespace) -> int:
         else:
             periods = [period]
             if args.history:
-                periods += [p for p in recent_periods(now, config.timezone) if p != period]
+                periods += [
+                    p for p in recent_periods(now, config.timezone) if p.label != period.label
+                ]
             run = compute_and_store(cache, config, periods, now)
     finally:
         cache.close()
