@@ -22,9 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from restrat_sync.cache import Cache
 from restrat_sync.cache.changes import pending_changes
+from restrat_sync.cache.models import ClosedPeriod
 from restrat_sync.cache.restatements import RestatementRecord, read_restatements
 from restrat_sync.cache.snapshots import MetricRunRecord, read_snapshots, record_metric_run
 from restrat_sync.jira.records import (
@@ -199,6 +201,7 @@ def test_a_number_unchanged_at_the_close_is_still_restated_later(cache: Cache) -
     before_close = on(10, 31, 23)
     compute(cache, before_close)
     compute(cache, CLOSE)
+    assert read_restatements(cache) == []  # the ages grew to the close: progress
     (growth,) = read_snapshots(cache, ["2026-10"], scope="theme:GROWTH", metric="flow")
     assert growth.computed_at == before_close
     backdated(cache, on(11, 12))
@@ -235,3 +238,22 @@ def test_restatements_are_read_newest_first(cache: Cache, period: str | None) ->
         (r.restated_at for r in records), reverse=True
     )
     assert read_restatements(cache, "2026-09") == []
+
+
+def test_an_upgraded_cache_restates_from_the_first_computation_after_the_upgrade(
+    cache: Cache,
+) -> None:
+    """A cache from before restatements holds October computed after its close but no record
+    of the closing. The first computation since (a new release computes everything) records
+    it and restates nothing, even if numbers moved; the next one restates."""
+    closed_october(cache)
+    with cache.transaction() as session:
+        session.execute(delete(ClosedPeriod))
+    backdated(cache, on(11, 12))
+    compute(cache, on(11, 12))
+    assert read_restatements(cache) == []
+    sync(cache, on(11, 14), story(3, move(31, on(10, 10), "To Do", "In Progress"),
+                                  move(32, on(10, 20), "In Progress", "Done"),
+                                  move(33, on(10, 22), "Done", "In Progress")))  # fmt: skip
+    compute(cache, on(11, 14))
+    assert {r.restated_at for r in read_restatements(cache)} == {on(11, 14)}

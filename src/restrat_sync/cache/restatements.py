@@ -3,8 +3,11 @@
 A calendar period is **closed** once it has been computed after its end (``closed_periods``
 records the first such computation): its snapshots then hold the numbers as known at its
 close. A later computation that changes one of them is a restatement, stored with the old
-value, the new one and the issues that caused it; a change to a period still open at its
-last computation is ordinary progress. Which numbers of a snapshot count, and which issues
+value, the new one and the issues that caused it; a change up to and including that first
+computation after the end is ordinary progress (the period was still open when last computed).
+A stored value's ``computed_at`` cannot tell: it says when the value last *changed*, so a value
+computed while the period was open and confirmed unchanged after its end still carries the
+earlier moment. Which numbers of a snapshot count, and which issues
 caused a change, is the metrics' business: ``store_snapshots`` hands each changed value of a
 closed period to a ``Restate`` function (``metrics.restatements.Restater``) and records what
 it returns, in the transaction that stores the new value.
@@ -69,18 +72,16 @@ def record_restatements(
     fresh: Mapping[SnapshotKey, Any],
     now: datetime,
 ) -> tuple[RestatementRecord, ...]:
-    """In the transaction storing ``period`` at ``now`` (at or after its end): record its
-    closing if this is its first computation since, and the restatements among the
-    ``changed`` values (before they are replaced by ``fresh``)."""
-    closed_at = session.scalar(select(ClosedPeriod.closed_at).where(ClosedPeriod.period == period))
-    if closed_at is None:
+    """In the transaction storing ``period`` at ``now`` (at or after its end): the
+    restatements among the ``changed`` values (before they are replaced by ``fresh``), or,
+    at its first computation since it ended, its closing: what that computes is the period as
+    known at its close, whatever changed since the computation before (still open, then)."""
+    closed = session.scalar(select(ClosedPeriod.closed_at).where(ClosedPeriod.period == period))
+    if closed is None:
         session.add(ClosedPeriod(period=period, closed_at=now))
+        return ()
     found: list[RestatementRecord] = []
     for scope, metric, old, computed_at in _stored(session, period, changed):
-        # Computed while the period was still open: the change is progress, not a restatement
-        # (a cache from before closings were recorded has only this to go by).
-        if closed_at is None and computed_at < closing.end:
-            continue
         found += [
             RestatementRecord(
                 period, scope, metric, c.number, c.old, c.new, now, computed_at, c.causes

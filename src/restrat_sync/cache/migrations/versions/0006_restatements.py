@@ -1,8 +1,9 @@
 """Restatements: the numbers of closed periods that later computations changed, and when each
 period was first computed after it ended.
 
-A cache upgraded from 0005 has no record of closings: until a period's next computation
-records it, a stored value computed at or after the period's end counts as closed.
+A cache upgraded from 0005 has no record of closings: the next computation of each ended
+period records its closing, and restatements are found from then on (so the first
+computation after an upgrade, which a new release makes of everything, restates nothing).
 
 Revision ID: 0006
 Revises: 0005
