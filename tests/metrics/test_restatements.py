@@ -69,7 +69,7 @@ def never_above(_: str) -> list[str]:
 def test_only_the_headline_numbers_that_changed_are_restated() -> None:
     """Velocity 2 -> 3 with PAY-3 new in its list; the rest equal. A value whose lists alone
     changed restates nothing."""
-    restate = Restater({"PAY-3": LATER, "PAY-8": LATER}, never_above)
+    restate = Restater(lambda: {"PAY-3": LATER, "PAY-8": LATER}, never_above)
     old, new = flow(2, ["PAY-1", "PAY-2"]), flow(3, ["PAY-1", "PAY-2", "PAY-3"])
     assert restate("overall", "flow", old, COMPUTED, new) == [
         NumberChange("velocity", 2.0, 3.0, ("PAY-3",))
@@ -79,7 +79,9 @@ def test_only_the_headline_numbers_that_changed_are_restated() -> None:
 
 def test_the_causes_are_issues_changed_since_the_old_value() -> None:
     """PAY-1 was changed before the old value was computed: not a cause of this change."""
-    restate = Restater({"PAY-1": COMPUTED - timedelta(hours=1), "PAY-2": LATER}, never_above)
+    restate = Restater(
+        lambda: {"PAY-1": COMPUTED - timedelta(hours=1), "PAY-2": LATER}, never_above
+    )
     (change,) = restate("overall", "pivots", {"count": 1, "keys": ["PAY-1", "PAY-2"]}, COMPUTED,
                         {"count": 2, "keys": ["PAY-1", "PAY-2"]})  # fmt: skip
     assert change.causes == ("PAY-2",)
@@ -87,7 +89,8 @@ def test_the_causes_are_issues_changed_since_the_old_value() -> None:
 
 def test_a_changed_issue_below_a_listed_one_is_the_cause_when_none_listed_changed() -> None:
     """A story's start moved its epic's decision lag: the epic is listed, the story is not."""
-    restate = Restater({"S-1": LATER, "S-2": LATER}, {"S-1": ["EPIC-1", "INIT-1"], "S-2": []}.get)
+    above = {"S-1": ["EPIC-1", "INIT-1"], "S-2": []}
+    restate = Restater(lambda: {"S-1": LATER, "S-2": LATER}, above.__getitem__)
     old = {"median_days": 3.0, "count": 1, "keys": ["EPIC-1"], "pending_over_alert": 0}
     new = {**old, "median_days": 5.0}
     (change,) = restate("theme:GROWTH", "decision_lag", old, COMPUTED, new)

@@ -109,7 +109,9 @@ def issue_keys(value: Any) -> set[str]:
 class Restater:
     """Finds the restated numbers of a changed snapshot (``cache.restatements.Restate``)."""
 
-    changed: Mapping[str, datetime]  # issue -> when a sync last changed it (queued changes)
+    # Issue -> when a sync last changed it (the queued changes), asked for only when a number
+    # was restated: reading a long queue costs more than most computations restate.
+    changed: Callable[[], Mapping[str, datetime]]
     ancestors: Callable[[str], Iterable[str]]  # the items above an issue, now
 
     def __call__(
@@ -125,7 +127,7 @@ class Restater:
     def causes(self, keys: Collection[str], since: datetime) -> tuple[str, ...]:
         """The issues changed after ``since`` among ``keys``; failing those, the issues changed
         after it below one of ``keys``."""
-        changed = [key for key, at in self.changed.items() if at > since]
+        changed = [key for key, at in self.changed().items() if at > since]
         direct = sorted(key for key in changed if key in keys)
         if direct:
             return tuple(direct)

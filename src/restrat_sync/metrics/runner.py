@@ -14,6 +14,7 @@ numbers are recorded as restatements, with the changed issues behind them
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import time
@@ -128,7 +129,8 @@ def _compute_and_store(
     results = compute_periods(prepared, periods, now)
     current = compute_current(prepared, now)
     seconds["compute"] = _lap(started) - seconds["load"] - seconds["prepare"]
-    restate = Restater(_changed_issues(cache, since), prepared.graph.ancestors)
+    queued = functools.cache(functools.partial(_changed_issues, cache, since))
+    restate = Restater(queued, prepared.graph.ancestors)
     changed, restated = _store(cache, results, current, now, restate)
     seconds["store"] = _lap(started) - sum(seconds.values())
     return MetricsRun(prepared, results, current, seconds, touched, changed, restated)
