@@ -11,13 +11,19 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from restrat_sync import __version__
 from restrat_sync.errors import RestratError
 from restrat_sync.http import RetryPolicy
 from restrat_sync.logs import LOG_FORMATS, LogFormat, configure_logging
 from restrat_sync.worker.signals import release_held_signals
+
+if TYPE_CHECKING:
+    from restrat_sync.cache import Cache
+    from restrat_sync.model.periods import Period
 
 log = logging.getLogger("restrat_sync")
 
@@ -255,21 +261,37 @@ def _add_metrics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Compute every metric of docs/metrics.md from the cache (run `sync` "
         "first) for one period, store them as snapshots (replacing earlier ones of that "
         "period) and print a table per theme, or JSON (schema: docs/metrics-json.md). Periods "
-        "are cut in the config's time zone.",
+        "are cut in the config's time zone. A stored number of a closed period that a later "
+        "computation changes is recorded as a restatement (--restatements lists them).",
     )
     metrics.add_argument(
         "--period",
-        default="last-4-weeks",
         help="last-4-weeks (default), an ISO week (2026-W47), a month (2026-11) or a quarter "
-        "(2026-Q4)",
+        "(2026-Q4); with --restatements, list only that period's",
     )
     metrics.add_argument("--theme", metavar="KEY", help="show one theme only")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    metrics.add_argument(
+    modes = metrics.add_mutually_exclusive_group()
+    modes.add_argument(
         "--history",
         action="store_true",
         help="also compute and store every week, month and quarter of the last 12 months "
         "(what trend charts read)",
+    )
+    modes.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="compute with only what was known at TIME (2026-10-01T00:00, read in the config's "
+        "time zone unless it has an offset such as +02:00): changelog entries after it are "
+        "ignored, each item's status, parent and links are as they were then, items created "
+        "later do not exist. Prints --period (by default the four weeks ending at TIME) and "
+        "stores nothing",
+    )
+    modes.add_argument(
+        "--restatements",
+        action="store_true",
+        help="list the numbers of closed periods that later computations changed, newest "
+        "first, with the issues that caused each; computes nothing",
     )
     _add_config_option(metrics)
     metrics.set_defaults(func=_run_metrics)
@@ -277,40 +299,86 @@ def _add_metrics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _run_metrics(args: argparse.Namespace) -> int:
     import json
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from restrat_sync.cache import open_cache
     from restrat_sync.config import load_config
-    from restrat_sync.errors import ConfigError
-    from restrat_sync.metrics.report import metrics_json, metrics_table
-    from restrat_sync.metrics.runner import compute_and_store
-    from restrat_sync.model.periods import parse_period, recent_periods
+    from restrat_sync.metrics import report
+    from restrat_sync.metrics.runner import compute_and_store, compute_as_of
+    from restrat_sync.model.periods import ROLLING_LABEL, recent_periods
     from restrat_sync.settings import load_settings
 
     settings = load_settings()
     config = load_config(args.config or settings.config).config
-    if args.theme is not None and args.theme not in {t.key for t in config.themes}:
-        known = ", ".join(t.key for t in config.themes)
-        raise ConfigError([f"--theme {args.theme}: no such theme (themes: {known})"])
+    _known_theme(args.theme, [t.key for t in config.themes])
     now = datetime.now(UTC)
-    try:
-        period = parse_period(args.period, now, config.timezone)
-    except ValueError as exc:
-        raise ConfigError([f"--period: {exc}"]) from exc
-    periods = [period]
-    if args.history:
-        periods += [p for p in recent_periods(now, config.timezone) if p.label != period.label]
+    as_of = None if args.as_of is None else _as_of(args.as_of, now, config.timezone)
+    period = _period(args.period or ROLLING_LABEL, as_of or now, config.timezone)
     cache = open_cache(settings.effective_database_url)
     try:
-        run = compute_and_store(cache, config, periods, now)
+        if args.restatements:
+            return _print_restatements(cache, config.timezone, args)
+        if as_of is not None:
+            run = compute_as_of(cache, config, [period], as_of)
+        else:
+            periods = [period]
+            if args.history:
+                periods += [
+                    p for p in recent_periods(now, config.timezone) if p.label != period.label
+                ]
+            run = compute_and_store(cache, config, periods, now)
     finally:
         cache.close()
     shown = run.periods[0]
     if args.json:
-        document = metrics_json(run.prepared, shown, run.current, now, args.theme)
+        document = report.metrics_json(run.prepared, shown, run.current, now, args.theme, as_of)
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join(metrics_table(run.prepared, shown, run.current, args.theme)))
+        print("\n".join(report.metrics_table(run.prepared, shown, run.current, args.theme, as_of)))
+    return 0
+
+
+def _known_theme(theme: str | None, themes: list[str]) -> None:
+    from restrat_sync.errors import ConfigError
+
+    if theme is not None and theme not in themes:
+        raise ConfigError([f"--theme {theme}: no such theme (themes: {', '.join(themes)})"])
+
+
+def _period(label: str, now: datetime, zone: str) -> Period:
+    from restrat_sync.errors import ConfigError
+    from restrat_sync.model.periods import parse_period
+
+    try:
+        return parse_period(label, now, zone)
+    except ValueError as exc:
+        raise ConfigError([f"--period: {exc}"]) from exc
+
+
+def _as_of(text: str, now: datetime, zone: str) -> datetime:
+    from restrat_sync.errors import ConfigError
+    from restrat_sync.model.periods import parse_moment
+
+    try:
+        moment = parse_moment(text, zone)
+    except ValueError as exc:
+        raise ConfigError([f"--as-of: {exc}"]) from exc
+    if moment > now:
+        raise ConfigError([f"--as-of {text}: that is in the future; an as-of run looks back"])
+    return moment
+
+
+def _print_restatements(cache: Cache, zone: str, args: argparse.Namespace) -> int:
+    import json
+
+    from restrat_sync.cache.restatements import read_restatements
+    from restrat_sync.metrics import report
+
+    found = report.of_theme(read_restatements(cache, args.period), args.theme)
+    if args.json:
+        print(json.dumps(report.restatements_json(found), indent=2))
+    else:
+        print("\n".join(report.restatements_table(found, zone)))
     return 0
 
 

@@ -23,6 +23,7 @@ from restrat_sync.cache import Cache
 from restrat_sync.cache.changes import pending_changes
 from restrat_sync.cache.pages import PublishedRecord, read_published
 from restrat_sync.cache.portfolio import status_catalogue
+from restrat_sync.cache.restatements import last_restated
 from restrat_sync.cache.snapshots import (
     MetricRunRecord,
     last_metric_run,
@@ -42,6 +43,7 @@ from restrat_sync.pages.build import (
     KINDS,
     OVERVIEW_TITLE,
     build_pages,
+    cadence_page_name,
     page_title,
     theme_page_names,
 )
@@ -151,6 +153,32 @@ def _checked(record: PublishedRecord | None) -> datetime | None:
     if record is None or not record.content_hash:
         return None
     return record.checked_at or record.published_at
+
+
+def restated_pages_due(cache: Cache, loaded: LoadedConfig) -> list[Selection]:
+    """The published cadence pages (weekly, monthly, quarterly) of periods restated since
+    restrat-sync last wrote them or found them current (or whose last publish failed): each
+    as a selection to build, oldest period first."""
+    config = loaded.config
+    cadences = {kind: cadence for cadence, kind in KINDS.items()}
+    titles: dict[str, tuple[Selection, datetime]] = {}
+    for label, restated_at in sorted(last_restated(cache).items()):
+        kind = _parse(label, restated_at, config.timezone).kind
+        if kind in cadences:
+            cadence = cadences[kind]
+            title = page_title(config, cadence_page_name(cadence, label))
+            titles[title] = (Selection((cadence,), label), restated_at)
+    records = read_published(cache, titles)
+    return [
+        selection
+        for title, (selection, restated_at) in titles.items()
+        if title in records and _stale(records[title], restated_at)
+    ]
+
+
+def _stale(record: PublishedRecord, restated_at: datetime) -> bool:
+    checked = _checked(record)
+    return checked is None or checked < restated_at
 
 
 def rolling_selection(due: Collection[str]) -> Selection:

@@ -33,7 +33,7 @@ def test_migrations_match_the_models(cache: Cache) -> None:
 
 def test_upgrade_is_idempotent(database_url: str) -> None:
     """The first upgrade applies every revision in order; the next ones have nothing to do."""
-    assert upgrade(database_url) == ["0001", "0002", "0003", "0004", "0005"]
+    assert upgrade(database_url) == ["0001", "0002", "0003", "0004", "0005", "0006"]
     assert upgrade(database_url) == []
     cache = open_cache(database_url)
     try:
@@ -108,7 +108,7 @@ def test_sqlite_connections_enforce_keys_and_use_wal(tmp_path: Path) -> None:
         cache.close()
     assert pragmas == [1, "wal", 30_000]
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
 
 
 def test_a_cache_from_the_first_release_is_upgraded_in_place(database_url: str) -> None:

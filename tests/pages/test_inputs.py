@@ -1,5 +1,5 @@
-"""read_page_inputs: snapshots, the last successful sync and the themes' anchors from a small
-cache (SQLite, and PostgreSQL where the test server is reachable)."""
+"""read_page_inputs: snapshots, restatements, the last successful sync and the themes' anchors
+from a small cache (SQLite, and PostgreSQL where the test server is reachable)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import pytest
 
 from restrat_sync.cache import Cache, open_cache
 from restrat_sync.cache.changes import Changes
+from restrat_sync.cache.restatements import read_restatements
 from restrat_sync.cache.snapshots import MetricRunRecord, record_metric_run, store_snapshots
 from restrat_sync.config import LoadedConfig, load_config
 from restrat_sync.jira.records import IssueRecord
 from restrat_sync.metrics.results import as_json
 from restrat_sync.pages.build import build_pages
 from restrat_sync.pages.inputs import Anchor, read_page_inputs
+from tests.cache import test_asof_and_restatements as asof_cache
 from tests.cache.conftest import CREATED, issue
 from tests.conftest import Databases
 from tests.pages import builders
@@ -154,3 +156,26 @@ def test_the_last_computation_is_the_last_metric_run(cache: Cache, loaded: Loade
         at = NOW + timedelta(hours=hours)
         record_metric_run(cache, MetricRunRecord(at, "print", (), None, 0), Changes())
     assert read_page_inputs(cache, loaded, NOW).last_computed_at == NOW + timedelta(hours=2)
+
+
+def test_the_restatements_are_read_by_period_newest_first(
+    cache: Cache, loaded: LoadedConfig
+) -> None:
+    """October restated twice (PAY-3 done on 20 October, then reopened on the 22nd, both
+    learnt late), September never: the inputs hold October's, newest first."""
+    asof_cache.closed_october(cache)
+    asof_cache.backdated(cache, asof_cache.on(11, 12))
+    asof_cache.compute(cache, asof_cache.on(11, 12))
+    reopened = asof_cache.story(
+        3,
+        asof_cache.move(31, asof_cache.on(10, 10), "To Do", "In Progress"),
+        asof_cache.move(32, asof_cache.on(10, 20), "In Progress", "Done"),
+        asof_cache.move(33, asof_cache.on(10, 22), "Done", "In Progress"),
+    )
+    asof_cache.sync(cache, asof_cache.on(11, 14), reopened)
+    asof_cache.compute(cache, asof_cache.on(11, 14))
+    found = read_page_inputs(cache, loaded, NOW).restatements
+    assert set(found) == {"2026-10"}
+    assert found["2026-10"] == tuple(read_restatements(cache, "2026-10"))
+    assert found["2026-10"][0].restated_at == asof_cache.on(11, 14)
+    assert found["2026-10"][-1].restated_at == asof_cache.on(11, 12)

@@ -3,12 +3,15 @@ thresholds, Jira macros with the exact JQL, untrusted text escaped exactly once,
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from restrat_sync.cache.restatements import RestatementRecord
 from restrat_sync.config import Config
 from restrat_sync.metrics.pivots import PivotEvent, Pivots
 from restrat_sync.model.periods import Period, parse_period
@@ -357,3 +360,84 @@ def test_the_theme_page_shows_its_pivots_with_what_caused_a_theme_change() -> No
     assert "GROWTH → RELIABILITY (EPIC-1 parent: <INIT-A> → INIT-B)" in shown
     assert "&lt;INIT-A&gt;" in body
     assert "key in (EPIC-1)" in [m["jqlQuery"] for m in macros(body, "jira")]
+
+
+def restatement(number: str, old: float, new: float, **fields: Any) -> RestatementRecord:
+    values: dict[str, Any] = {
+        "period": "2026-10", "scope": "overall", "metric": "alignment", "number": number,
+        "old": old, "new": new, "restated_at": datetime(2026, 11, 12, 8, tzinfo=UTC),
+        "previous_computed_at": datetime(2026, 11, 1, 6, tzinfo=UTC),
+        "causes": ("PAY-12", "PAY-40"),
+    }  # fmt: skip
+    values.update(fields)
+    return RestatementRecord(**values)
+
+
+def restated_lines(body: str) -> list[str]:
+    return [
+        "".join(li.itertext())
+        for ul in parse(body).iter("ul")
+        for li in ul.iter("li")
+        if "".join(li.itertext()).startswith(("restated on", "and "))
+    ]
+
+
+@pytest.mark.parametrize("cadence", ["weekly", "monthly", "quarterly"])
+def test_a_cadence_page_shows_its_restatements_with_their_causes(cadence: str) -> None:
+    """The page of the restated period says what changed after it closed, newest first, with
+    a Jira macro of the issues that caused it; without restatements of its own (only of
+    another period) it says nothing of them."""
+    label = {"weekly": "2026-W44", "monthly": "2026-10", "quarterly": "2026-Q4"}[cadence]
+    builds: dict[str, Callable[[PageInputs, Period], PageModel]] = {
+        "weekly": weekly_model,
+        "monthly": monthly_model,
+        "quarterly": quarterly_model,
+    }
+    records = (
+        restatement("av", 0.184, 0.191, period=label),
+        restatement("velocity", 12, 13, period=label, scope="theme:GROWTH", metric="flow",
+                    causes=("PAY-3",), restated_at=datetime(2026, 11, 2, tzinfo=UTC)),
+    )  # fmt: skip
+    page_inputs = dataclasses.replace(
+        builders.inputs({label: builders.period_metrics()}), restatements={label: records}
+    )
+    period = parse_period(label, NOW, "UTC")
+    body = render(builds[cadence](page_inputs, period), RenderSettings.of(page_inputs.config))
+    check_well_formed(body)
+    assert restated_lines(body) == [
+        "restated on 2026-11-12: AV 18.4 pp → 19.1 pp (PAY-12, PAY-40)",
+        "restated on 2026-11-02: Grow revenue velocity 12 → 13 (PAY-3)",
+    ]
+    (jql,) = [m["jqlQuery"] for m in macros(body, "jira") if "PAY-12" in m["jqlQuery"]]
+    assert jql == "key in (PAY-3, PAY-12, PAY-40)"
+    elsewhere = dataclasses.replace(page_inputs, restatements={"2026-09": records})
+    quiet = render(builds[cadence](elsewhere, period), RenderSettings.of(page_inputs.config))
+    assert restated_lines(quiet) == []
+    assert "Restated:" not in text(quiet)
+
+
+def test_restatement_lines_are_escaped_and_capped() -> None:
+    """A theme name with markup comes back as text; past ten lines the rest are counted, with
+    the command that lists them all."""
+    settings = builders.config(
+        themes=[{"key": "GROWTH", "name": NASTY, "jql": "g.jql", "target": 0.9}]
+    )
+    records = tuple(
+        restatement("share:GROWTH", 0.3, 0.3 + n / 100, causes=()) for n in range(1, 13)
+    )
+    page_inputs = dataclasses.replace(
+        builders.inputs({"2026-10": builders.period_metrics()}, settings),
+        restatements={"2026-10": records},
+    )
+    body = render(
+        monthly_model(page_inputs, parse_period("2026-10", NOW, "UTC")),
+        RenderSettings.of(settings),
+    )
+    check_well_formed(body)
+    assert "<script>" not in body
+    lines = restated_lines(body)
+    assert lines[0] == f"restated on 2026-11-12: {SHOWN} share 30.0% → 31.0%"
+    assert len(lines) == 11
+    assert lines[-1] == (
+        "and 2 more; `restrat-sync metrics --restatements --period 2026-10` lists them all"
+    )

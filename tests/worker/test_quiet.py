@@ -14,13 +14,22 @@ from sqlalchemy import select
 from restrat_sync import dashboards
 from restrat_sync.cache.models import Issue
 from restrat_sync.cache.snapshots import read_snapshots
+from restrat_sync.dashboards import Selection
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.metrics.compute import CURRENT
-from restrat_sync.model.periods import ROLLING_LABEL
+from restrat_sync.model.periods import ROLLING_LABEL, week_of
 from restrat_sync.sandbox import SandboxServer
 from restrat_sync.worker.jobs import SYNC, Jobs
 from tests.e2e.conftest import transition
-from tests.worker.sandboxed import ZONE, FakeClock, make_jobs, reset_stats, sandboxed
+from tests.pages.builders import parse
+from tests.worker.sandboxed import (
+    ZONE,
+    FakeClock,
+    make_jobs,
+    page_body,
+    reset_stats,
+    sandboxed,
+)
 from tests.worker.simulated_day import (
     DAY_START,
     SYNC_EVERY,
@@ -156,3 +165,41 @@ def test_pages_a_failed_publish_left_behind_are_written_at_the_next_sync(
     finally:
         restarted.context.cache.close()
     assert set(page_writes(server)) == {"Portfolio overview", THEME_PAGES[theme]}
+
+
+def test_a_sync_that_restates_a_closed_week_writes_that_weeks_page_again(
+    worker: tuple[Jobs, FakeClock, SandboxServer],
+) -> None:
+    """The worker's clock moves on eight days: this week (of the real clock, which stamps the
+    sandbox's changes) is closed, computed after its close and its page published. Then an
+    item is finished in Jira, dated inside that week: the next sync restates the week, and
+    writes its page again with the restatement line and the item that caused it."""
+    jobs, clock, server = worker
+    week = week_of(datetime.now(UTC), ZONE)
+    key, _ = quiet_item(jobs)
+    clock.now += timedelta(days=8)
+    assert jobs.run(SYNC).outcome == "ok"
+    loaded, cache = jobs.context.source.current, jobs.context.cache
+    pages = dashboards.render_pages(cache, loaded, clock.now, Selection.of("weekly", week.label))
+    settings, session = jobs.context.settings, create_session(jobs.context.policy)
+    assert dashboards.publish(pages, cache, loaded, settings, session, clock.now).ok
+    title = f"Weekly telemetry {week.label}"
+    assert "restated on" not in page_body(server, title)
+    transition(server, key, "Done")
+    assert week.contains(datetime.now(UTC)), "the week ended while the test ran"
+    reset_stats(server)
+    clock.now += timedelta(minutes=15)
+    assert jobs.run(SYNC).outcome == "ok"
+    assert title in page_writes(server)
+    day = clock.now.astimezone(ZoneInfo(ZONE)).date().isoformat()
+    lines = [
+        "".join(li.itertext())
+        for li in parse(page_body(server, title)).iter("li")
+        if "".join(li.itertext()).startswith(f"restated on {day}: velocity ")
+    ]
+    assert len(lines) == 1, lines
+    assert key in lines[0].rpartition("(")[2], lines
+    reset_stats(server)
+    clock.now += timedelta(minutes=15)
+    assert jobs.run(SYNC).outcome == "ok"
+    assert title not in page_writes(server)  # written once: the restatement is no news now

@@ -9,6 +9,7 @@ works from it, and deletes exactly the rows it read when it records its run
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ class IssueChange:
     key: str
     new: bool  # the cache did not hold it before
     moved: bool  # its place in the graph changed (or it left it, or came back)
+    noticed_at: datetime | None = None  # the last sync that changed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,5 +54,6 @@ def pending_changes(cache: Cache) -> Changes:
                 seen = issues.get(row.issue_key)
                 new = row.new or (seen is not None and seen.new)
                 moved = row.moved or (seen is not None and seen.moved)
-                issues[row.issue_key] = IssueChange(row.issue_key, new, moved)
+                # Rows come oldest first: the last one read is the latest.
+                issues[row.issue_key] = IssueChange(row.issue_key, new, moved, row.noticed_at)
     return Changes(tuple(issues.values()), frozenset(mappings), tuple(ids))

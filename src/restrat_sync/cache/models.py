@@ -220,6 +220,34 @@ class MetricSnapshot(Base):
     value_hash: Mapped[str | None]  # sha256 of the value's canonical JSON: compared, not read
 
 
+class Restatement(Base):
+    """A number of a closed period that a later computation changed: what it was, what it is,
+    when, and the issues whose changes caused it (``metrics.restatements``)."""
+
+    __tablename__ = "restatements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(index=True)  # "2026-W47", "2026-11", "2026-Q4"
+    scope: Mapped[str]  # "overall", "theme:GROWTH", "unaligned"
+    metric: Mapped[str]  # "alignment", "flow", ...
+    number: Mapped[str]  # "av", "share:GROWTH", "velocity", ...
+    old_value: Mapped[float | None] = mapped_column(Float)
+    new_value: Mapped[float | None] = mapped_column(Float)
+    restated_at: Mapped[datetime]
+    previous_computed_at: Mapped[datetime]  # when the old value had been computed
+    causes: Mapped[list[str]]  # issue keys
+
+
+class ClosedPeriod(Base):
+    """When a calendar period was first computed after it ended: from then on its snapshots
+    are the numbers as known at its close, and a change to one is a restatement."""
+
+    __tablename__ = "closed_periods"
+
+    period: Mapped[str] = mapped_column(primary_key=True)
+    closed_at: Mapped[datetime]
+
+
 class PendingChange(Base):
     """A change a sync made that no metric computation has taken in yet: an issue that is new,
     changed (a field, history, links, a flag) or moved, or a mapping whose membership changed.

@@ -224,5 +224,14 @@ def _last_success(connection: Connection) -> datetime | None:
     return connection.execute(statement).scalar()
 
 
+def last_sync_by(cache: Cache, moment: datetime) -> datetime | None:
+    """The end of the last successful sync that had finished by ``moment``."""
+    ok: ColumnElement[bool] = (SyncRun.outcome == "ok") & (SyncRun.finished_at <= moment)
+    statement = select(SyncRun.finished_at).where(ok).order_by(SyncRun.finished_at.desc()).limit(1)
+    with cache.engine.connect() as connection:
+        found: datetime | None = connection.execute(statement).scalar()
+        return found
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -20,6 +20,12 @@ from sqlalchemy import ColumnElement, Table, delete, func, insert, select, updat
 
 from restrat_sync.cache.changes import Changes
 from restrat_sync.cache.models import MetricRun, MetricSnapshot, PendingChange, ThemeAttribution
+from restrat_sync.cache.restatements import (
+    Closing,
+    RestatementRecord,
+    SnapshotKey,
+    record_restatements,
+)
 from restrat_sync.cache.store import Cache, chunks
 
 
@@ -40,9 +46,6 @@ class ThemeSpan:
     until: datetime | None
 
 
-SnapshotKey = tuple[str, str]  # (scope, metric)
-
-
 @dataclass(frozen=True, slots=True)
 class SnapshotDiff:
     """How a period's fresh values compare with its stored snapshots."""
@@ -50,6 +53,7 @@ class SnapshotDiff:
     added: tuple[SnapshotKey, ...] = ()
     changed: tuple[SnapshotKey, ...] = ()
     removed: tuple[SnapshotKey, ...] = ()
+    restated: tuple[RestatementRecord, ...] = ()  # the numbers of a closed period it changed
 
     def __len__(self) -> int:
         return len(self.added) + len(self.changed) + len(self.removed)
@@ -76,12 +80,17 @@ def value_hash(value: Any) -> str:
 
 
 def store_snapshots(
-    cache: Cache, period: str, values: Mapping[SnapshotKey, Any], now: datetime
+    cache: Cache,
+    period: str,
+    values: Mapping[SnapshotKey, Any],
+    now: datetime,
+    closing: Closing | None = None,
 ) -> SnapshotDiff:
     """Make ``values`` ((scope, metric) -> JSON) the period's snapshots, in one transaction.
     Only a value that differs from the stored one is written, with ``now`` as its
     ``computed_at``; an equal one keeps its row, so ``computed_at`` says when the value last
-    changed."""
+    changed. ``closing`` (a calendar period): once the period has ended, the changed values'
+    restatements are recorded with them (``cache.restatements``)."""
     table = cast(Table, MetricSnapshot.__table__)
     fresh = {key: value_hash(value) for key, value in values.items()}
     with cache.transaction() as session:
@@ -91,6 +100,9 @@ def store_snapshots(
             )
         )
         diff = diff_snapshots({(scope, metric): h for scope, metric, h in rows}, fresh)
+        if closing is not None and now >= closing.end:
+            restated = record_restatements(session, period, closing, diff.changed, values, now)
+            diff = replace(diff, restated=restated)
         for scope, metric in (*diff.removed, *diff.changed):
             session.execute(delete(table).where(_row(table, period, scope, metric)))
         written = [*diff.added, *diff.changed]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from restrat_sync import __version__
+from restrat_sync.cache.restatements import RestatementRecord
 from restrat_sync.config import UNALIGNED
 from restrat_sync.metrics.compute import (
     OVERALL,
@@ -16,6 +17,7 @@ from restrat_sync.metrics.compute import (
     Prepared,
     theme_scope,
 )
+from restrat_sync.metrics.restatements import SHARE, restatement_line
 from restrat_sync.metrics.results import as_json
 
 JSON_SCHEMA = "restrat-sync/metrics/1"
@@ -28,9 +30,10 @@ def metrics_json(
     current: Mapping[tuple[str, str], Any],
     now: datetime,
     theme: str | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """One period's metrics, with the current key results and data quality, as the documented
-    JSON document."""
+    JSON document; ``as_of``: the instant an as-of run computed them as of."""
     period = result.period
     scopes: dict[str, dict[str, Any]] = {}
     for (scope, metric), value in sorted([*result.results.items(), *current.items()]):
@@ -40,6 +43,7 @@ def metrics_json(
         "schema": JSON_SCHEMA,
         "version": __version__,
         "computed_at": now.isoformat(),
+        **({} if as_of is None else {"as_of": as_of.isoformat()}),
         "period": {
             "label": period.label,
             "kind": period.kind,
@@ -58,13 +62,16 @@ def metrics_table(
     result: PeriodMetrics,
     current: Mapping[tuple[str, str], Any],
     theme: str | None = None,
+    as_of: datetime | None = None,
 ) -> list[str]:
     """A readable table: one row per theme (and unaligned, and overall), then pending
-    decisions over the alert, key results and data quality."""
+    decisions over the alert, key results and data quality; ``as_of``: the instant an as-of
+    run computed them as of, said first."""
     config = prepared.config
     period = result.period
     alignment = result.of(OVERALL, "alignment")
-    lines = [
+    lines = [] if as_of is None else [_as_of_line(as_of, config.timezone)]
+    lines += [
         f"period {period.label}: {_local_span(period.start, period.end, config.timezone)} "
         f"({config.timezone}); targets of {period.quarter}; effort: {config.effort.measure}",
         f"alignment variance: {_pp(alignment.av)}"
@@ -173,6 +180,60 @@ def _quality_lines(quality: Any) -> list[str]:
         + f"; unaligned share (last 4 weeks): {_percent(quality.unaligned_share)}"
         + ("; no successful sync yet" if age is None else f"; last sync {age:.1f} h ago"),
     ]
+
+
+def _as_of_line(as_of: datetime, zone: str) -> str:
+    local = as_of.astimezone(ZoneInfo(zone))
+    return (
+        f"as of {local:%Y-%m-%d %H:%M} ({zone}): what the cache's changelogs say was true "
+        "then; points, due dates and fix versions as they are now; nothing stored"
+    )
+
+
+# --- restatements --------------------------------------------------------------------------------
+
+RESTATEMENTS_SCHEMA = "restrat-sync/restatements/1"
+NO_RESTATEMENTS = "no restatements: no number of a closed period has changed since it closed"
+
+
+def of_theme(records: Sequence[RestatementRecord], theme: str | None) -> list[RestatementRecord]:
+    """The restatements of ``theme`` (its scope's numbers and its share), all without it."""
+    if theme is None:
+        return list(records)
+    share = SHARE + theme
+    return [r for r in records if r.scope == theme_scope(theme) or r.number == share]
+
+
+def restatements_table(records: Sequence[RestatementRecord], zone: str) -> list[str]:
+    """One line per restated number, as listed (newest first), its day in ``zone``."""
+    if not records:
+        return [NO_RESTATEMENTS]
+    lines = [f"restatements ({len(records)}), newest first; days in {zone}:"]
+    for record in records:
+        scope = None if record.scope == OVERALL else record.scope
+        lines.append(f"  {record.period:<9} {restatement_line(record, zone, scope)}")
+    return lines
+
+
+def restatements_json(records: Sequence[RestatementRecord]) -> dict[str, Any]:
+    return {
+        "schema": RESTATEMENTS_SCHEMA,
+        "version": __version__,
+        "restatements": [
+            {
+                "period": r.period,
+                "scope": r.scope,
+                "metric": r.metric,
+                "number": r.number,
+                "old": r.old,
+                "new": r.new,
+                "restated_at": r.restated_at.isoformat(),
+                "previous_computed_at": r.previous_computed_at.isoformat(),
+                "causes": list(r.causes),
+            }
+            for r in records
+        ],
+    }
 
 
 def _row(cells: tuple[str, ...]) -> str:

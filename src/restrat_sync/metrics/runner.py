@@ -5,11 +5,16 @@ recorded (so that a theme change between two runs that history cannot explain, a
 say, shows as a pivot), and each period's values
 are stored where they differ from the snapshots computed before. Given what changed since the
 last computation (``Since``), only the periods those changes can touch are computed
-(``touched``), and the run says which buckets' data they fed.
+(``touched``), and the run says which buckets' data they fed. A closed period's changed
+numbers are recorded as restatements, with the changed issues behind them
+(``metrics.restatements``).
+
+``compute_as_of`` computes as of an earlier instant (``metrics.asof``) and stores nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import time
@@ -20,11 +25,13 @@ from datetime import datetime
 from typing import Any
 
 from restrat_sync.cache import Cache
-from restrat_sync.cache.changes import Changes
-from restrat_sync.cache.portfolio import read_portfolio
+from restrat_sync.cache.changes import Changes, pending_changes
+from restrat_sync.cache.portfolio import last_sync_by, read_portfolio
+from restrat_sync.cache.restatements import Closing, RestatementRecord
 from restrat_sync.cache.snapshots import record_attribution, store_snapshots, theme_history
 from restrat_sync.config import Config
 from restrat_sync.errors import RestratError
+from restrat_sync.metrics.asof import portfolio_as_of, run_history_as_of
 from restrat_sync.metrics.compute import (
     CURRENT,
     PeriodMetrics,
@@ -34,6 +41,7 @@ from restrat_sync.metrics.compute import (
     prepare,
     theme_changes_of,
 )
+from restrat_sync.metrics.restatements import Restater
 from restrat_sync.metrics.results import as_json
 from restrat_sync.metrics.touched import earliest_touched, periods_touched, touched_buckets
 from restrat_sync.model.periods import Period
@@ -49,6 +57,7 @@ class MetricsRun:
     seconds: dict[str, float]  # phase -> seconds: load, prepare, compute, store
     touched: frozenset[str] | None = None  # buckets the changes fed (Since); None: everything
     changed: int = 0  # snapshots whose value changed
+    restated: tuple[RestatementRecord, ...] = ()  # numbers of closed periods it changed
 
 
 @dataclass(frozen=True)
@@ -120,14 +129,58 @@ def _compute_and_store(
     results = compute_periods(prepared, periods, now)
     current = compute_current(prepared, now)
     seconds["compute"] = _lap(started) - seconds["load"] - seconds["prepare"]
+    queued = functools.cache(functools.partial(_changed_issues, cache, since))
+    restate = Restater(queued, prepared.graph.ancestors)
+    changed, restated = _store(cache, results, current, now, restate)
+    seconds["store"] = _lap(started) - sum(seconds.values())
+    return MetricsRun(prepared, results, current, seconds, touched, changed, restated)
+
+
+def _store(
+    cache: Cache,
+    results: Sequence[PeriodMetrics],
+    current: Mapping[tuple[str, str], Any],
+    now: datetime,
+    restate: Restater,
+) -> tuple[int, tuple[RestatementRecord, ...]]:
+    """Store every period's values and ``current``: how many snapshots changed, and the
+    numbers of closed periods restated."""
     changed = 0
+    restated: list[RestatementRecord] = []
     for result in results:
         values = {key: as_json(value) for key, value in result.results.items()}
-        changed += len(store_snapshots(cache, result.period.label, values, now))
+        period = result.period
+        closing = None if period.kind == "rolling" else Closing(period.end, restate)
+        diff = store_snapshots(cache, period.label, values, now, closing)
+        changed += len(diff)
+        restated += diff.restated
     values = {key: as_json(value) for key, value in current.items()}
     changed += len(store_snapshots(cache, CURRENT, values, now))
-    seconds["store"] = _lap(started) - sum(seconds.values())
-    return MetricsRun(prepared, results, current, seconds, touched, changed)
+    return changed, tuple(restated)
+
+
+def _changed_issues(cache: Cache, since: Since | None) -> dict[str, datetime]:
+    """Issue -> when a sync last changed it: the queued changes the computation takes in, or,
+    for one that takes none in (``restrat-sync metrics``), those queued."""
+    changes = since.changes if since is not None else pending_changes(cache)
+    return {c.key: c.noticed_at for c in changes.issues if c.noticed_at is not None}
+
+
+def compute_as_of(
+    cache: Cache, config: Config, periods: Sequence[Period], moment: datetime
+) -> MetricsRun:
+    """Every metric of ``periods`` with only what was known at ``moment`` (``metrics.asof``),
+    computed as if it were then. Nothing is stored, not even the attribution."""
+    with _collector_paused():
+        started = time.monotonic()
+        cached = read_portfolio(cache, config.hierarchy.level_of)
+        if not cached.items:
+            raise EmptyCache("the cache holds no issues yet: run `restrat-sync sync` first")
+        then = portfolio_as_of(cached, moment, last_sync_by(cache, moment))
+        prepared = prepare(then, config, run_history_as_of(theme_history(cache), moment))
+        results = compute_periods(prepared, periods, moment)
+        current = compute_current(prepared, moment)
+        return MetricsRun(prepared, results, current, {"compute": _lap(started)})
 
 
 def _scope(

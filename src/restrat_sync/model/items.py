@@ -13,6 +13,7 @@ from datetime import date, datetime
 # Field-change names, as the cache keeps them (see ``jira.records``).
 HIERARCHY_FIELDS = ("parent", "epic_link", "parent_link")  # in the order WorkItem.parent_key uses
 PRIORITY = "priority"
+LABELS = "labels"  # Jira's changelog string: the labels, space-separated
 LINK = "link"  # an issue link made or removed: "This issue implements INIT-1"
 
 

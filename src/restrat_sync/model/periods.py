@@ -83,6 +83,24 @@ def parse_period(label: str, now: datetime, zone: str) -> Period:
     return period
 
 
+def parse_moment(text: str, zone: str) -> datetime:
+    """An instant written in ISO 8601 (``2026-10-01T00:00``, ``2026-10-01``,
+    ``2026-10-01T00:00+02:00``), read in ``zone`` unless it has an offset; in UTC.
+
+    Raises ``ValueError`` naming the text when it is no such instant.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an instant: write it as 2026-10-01T00:00 (in {zone}) or with an "
+            "offset, 2026-10-01T00:00+02:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_zone(zone))
+    return moment.astimezone(UTC)
+
+
 def last_four_weeks(now: datetime, zone: str) -> Period:
     """The rolling window: from local midnight 27 days before ``now``'s local day to ``now``."""
     return _last_four_weeks(now, _zone(zone))

@@ -25,13 +25,13 @@ with the issue whose change caused it: a theme change is dated and explained by 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from restrat_sync.config import LinkRule
-from restrat_sync.model.items import HIERARCHY_FIELDS, LINK, FieldChange, WorkItem
+from restrat_sync.model.items import HIERARCHY_FIELDS, LINK, FieldChange, Link, WorkItem
 from restrat_sync.model.spans import (
     ALWAYS,
     EARLIEST,
@@ -47,6 +47,8 @@ ChangeKind = Literal["re_parent", "link", "membership"]
 Edges = tuple[tuple[str, Spans], ...]  # (the key at the other end, when the edge existed)
 LinkVerbs = Mapping[str, tuple[str, str]]  # casefolded verb -> (link type, direction)
 Triple = tuple[str, str, str]  # (casefolded link type, direction, other key)
+LinkEvent = tuple[datetime, int, bool]  # (at, history id, added)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,16 +166,14 @@ def _static_edges(item: WorkItem, rules: Collection[tuple[str, str]]) -> list[tu
 
 
 def _hierarchy_edges(item: WorkItem) -> tuple[list[tuple[str, Spans]], list[StructureChange]]:
-    current = dict(item.parent_fields)
-    if not current and item.parent_key is not None:
-        current = {HIERARCHY_FIELDS[0]: item.parent_key}
-    by_field = {name: _changes(item, name) for name in HIERARCHY_FIELDS}
+    current = _parent_fields_now(item)
+    by_field = {name: field_changes_of(item, name) for name in HIERARCHY_FIELDS}
     values = {name: _field_values(current.get(name), by_field[name]) for name in HIERARCHY_FIELDS}
     moments = sorted({since for timeline in values.values() for since, _ in timeline})
     spans: dict[str, list[Span]] = defaultdict(list)
     for since, until in zip(moments, [*moments[1:], LATEST], strict=True):
         parent = next(
-            (value for name in HIERARCHY_FIELDS if (value := _value_at(values[name], since))),
+            (value for name in HIERARCHY_FIELDS if (value := value_at(values[name], since))),
             None,
         )
         if parent is not None:
@@ -189,32 +189,65 @@ def _hierarchy_edges(item: WorkItem) -> tuple[list[tuple[str, Spans]], list[Stru
     return [(parent, spans_of(found)) for parent, found in spans.items()], moves
 
 
-def _changes(item: WorkItem, name: str) -> list[FieldChange]:
-    return sorted(
-        (c for c in item.field_changes if c.field == name), key=lambda c: (c.at, c.history_id)
+def _parent_fields_now(item: WorkItem) -> dict[str, str]:
+    current = dict(item.parent_fields)
+    if not current and item.parent_key is not None:
+        current = {HIERARCHY_FIELDS[0]: item.parent_key}
+    return current
+
+
+def parent_fields_at(item: WorkItem, moment: datetime) -> tuple[tuple[str, str], ...]:
+    """(field, key) of each hierarchy field set at ``moment``, in ``HIERARCHY_FIELDS`` order:
+    what ``WorkItem.parent_fields`` held then."""
+    current = _parent_fields_now(item)
+    found = (
+        (name, value_at(_field_values(current.get(name), field_changes_of(item, name)), moment))
+        for name in HIERARCHY_FIELDS
     )
+    return tuple((name, value) for name, value in found if value)
 
 
 def _field_values(
     current: str | None, changes: Sequence[FieldChange]
 ) -> list[tuple[datetime, str | None]]:
-    """(since, value) of a field, from the beginning of time; the current value after the last
-    change."""
+    """(since, value) of a hierarchy field, from the beginning of time (``values_over_time``)."""
     if not changes:
         return [(EARLIEST, current)]
-    values = [(EARLIEST, _key(changes[0].from_string))]
-    values += [(change.at, _key(change.to_string)) for change in changes[:-1]]
-    values.append((changes[-1].at, current))
+    return values_over_time(
+        current, [(c.at, _key(c.from_string), _key(c.to_string)) for c in changes]
+    )
+
+
+def values_over_time(
+    current: V, changes: Sequence[tuple[datetime, V, V]]
+) -> list[tuple[datetime, V]]:
+    """(since, value) of any changelogged value from the beginning of time, given its changes
+    in time order as (at, before, after): the first change's ``before`` until it, each
+    change's ``after`` until the next one, and ``current`` after the last (the current value
+    wins where an incomplete changelog disagrees with it)."""
+    if not changes:
+        return [(EARLIEST, current)]
+    values = [(EARLIEST, changes[0][1])]
+    values += [(at, after) for at, _, after in changes[:-1]]
+    values.append((changes[-1][0], current))
     return values
 
 
-def _value_at(values: Sequence[tuple[datetime, str | None]], moment: datetime) -> str | None:
-    found: str | None = None
+def value_at(values: Sequence[tuple[datetime, V]], moment: datetime) -> V:
+    """The value ``values_over_time`` gives at ``moment``; a change at ``moment`` has been made."""
+    found = values[0][1]
     for since, value in values:  # a handful of entries: a scan beats bisecting tuples
         if since > moment:
             break
         found = value
     return found
+
+
+def field_changes_of(item: WorkItem, name: str) -> list[FieldChange]:
+    """The item's changes of the field ``name``, in time order."""
+    return sorted(
+        (c for c in item.field_changes if c.field == name), key=lambda c: (c.at, c.history_id)
+    )
 
 
 def _key(text: str | None) -> str | None:
@@ -228,28 +261,10 @@ def _key(text: str | None) -> str | None:
 def _link_edges(
     item: WorkItem, rules: Collection[tuple[str, str]], verbs: LinkVerbs
 ) -> tuple[list[tuple[str, Spans]], list[StructureChange]]:
-    now = {
-        (link.type_name.casefold(), link.direction, link.other_key)
-        for link in item.links
-        if (link.type_name.casefold(), link.direction) in rules
-    }
-    events: dict[Triple, list[tuple[datetime, int, bool]]] = defaultdict(list)
-    for change in item.field_changes:
-        if change.field != LINK:
-            continue
-        for text, added in ((change.to_string, True), (change.from_string, False)):
-            triple = parse_link_text(text, verbs)
-            if triple is not None and triple[:2] in rules:
-                events[triple].append((change.at, change.history_id, added))
-    ordered_links = [
-        (link.type_name.casefold(), link.direction, link.other_key) for link in item.links
-    ]
-    triples = [t for t in dict.fromkeys([*ordered_links, *sorted(events)]) if t[:2] in rules]
     edges: list[tuple[str, Spans]] = []
     changes: list[StructureChange] = []
-    for triple in triples:
-        found = sorted(events.get(triple, []))
-        edges.append((triple[2], _presence(triple in now, found)))
+    for triple, when, found in _link_history(item, verbs, lambda t: t[:2] in rules):
+        edges.append((triple[2], when))
         changes += [
             StructureChange(
                 at,
@@ -262,7 +277,40 @@ def _link_edges(
     return edges, changes
 
 
-def _presence(present_now: bool, events: Sequence[tuple[datetime, int, bool]]) -> Spans:
+def links_at(item: WorkItem, verbs: LinkVerbs, moment: datetime) -> tuple[Link, ...]:
+    """The links ``item`` held at ``moment`` (of every type whose verbs ``verbs`` knows, and
+    every link it holds now): the ones it holds now first, in their order."""
+    names = {name.casefold(): name for name, _ in verbs.values()}
+    names.update({link.type_name.casefold(): link.type_name for link in item.links})
+    return tuple(
+        Link(names.get(triple[0], triple[0]), triple[1], triple[2])
+        for triple, when, _ in _link_history(item, verbs, lambda _: True)
+        if contains(when, moment)
+    )
+
+
+def _link_history(
+    item: WorkItem, verbs: LinkVerbs, wanted: Callable[[Triple], bool]
+) -> Iterator[tuple[Triple, Spans, list[LinkEvent]]]:
+    """Each ``wanted`` link the item holds now or its changelog names, with when it existed
+    and its additions and removals in time order: those held now first, in their order."""
+    now = [(link.type_name.casefold(), link.direction, link.other_key) for link in item.links]
+    events: dict[Triple, list[LinkEvent]] = defaultdict(list)
+    for change in item.field_changes:
+        if change.field != LINK:
+            continue
+        for text, added in ((change.to_string, True), (change.from_string, False)):
+            triple = parse_link_text(text, verbs)
+            if triple is not None and wanted(triple):
+                events[triple].append((change.at, change.history_id, added))
+    held = set(now)
+    for triple in dict.fromkeys([*now, *sorted(events)]):
+        if wanted(triple):
+            found = sorted(events.get(triple, []))
+            yield triple, _presence(triple in held, found), found
+
+
+def _presence(present_now: bool, events: Sequence[LinkEvent]) -> Spans:
     """When a link existed: flipped by each addition or removal, as it is now after the last."""
     if not events:
         return ALWAYS if present_now else ()

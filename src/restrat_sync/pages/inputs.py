@@ -1,21 +1,22 @@
 """Everything the pages need from the cache and the config, read once into a plain value.
 
-This is the only module of ``pages`` that does I/O: it reads the metric snapshots, the end of
-the last successful sync, the last metric run and each theme's current anchors (with their
-summary and status).
+This is the only module of ``pages`` that does I/O: it reads the metric snapshots, the
+restatements, the end of the last successful sync, the last metric run and each theme's
+current anchors (with their summary and status).
 Everything after it is pure: ``build_pages`` turns a ``PageInputs`` into pages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 
 from restrat_sync.cache import Cache
 from restrat_sync.cache.models import Issue, Membership, SyncRun
+from restrat_sync.cache.restatements import RestatementRecord, read_restatements
 from restrat_sync.cache.snapshots import Snapshot, last_metric_run, read_snapshots
 from restrat_sync.config import Config, LoadedConfig
 from restrat_sync.pages.jql import ordered_keys
@@ -41,6 +42,8 @@ class PageInputs:
     anchors: Mapping[str, tuple[Anchor, ...]]  # theme key -> its anchors, by key
     # The last computation by the dashboards (``metric_runs``): where the rolling window ended.
     last_computed_at: datetime | None = None
+    # Period label -> its restated numbers, newest first (``cache.restatements``).
+    restatements: Mapping[str, tuple[RestatementRecord, ...]] = field(default_factory=dict)
 
 
 def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -> PageInputs:
@@ -60,7 +63,15 @@ def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -
         last_sync_at=last_successful_sync(cache),
         anchors={t.key: theme_anchors(cache, f"theme:{t.key}") for t in config.themes},
         last_computed_at=None if last_run is None else last_run.computed_at,
+        restatements=_by_period(read_restatements(cache)),
     )
+
+
+def _by_period(records: list[RestatementRecord]) -> dict[str, tuple[RestatementRecord, ...]]:
+    found: dict[str, list[RestatementRecord]] = {}
+    for record in records:
+        found.setdefault(record.period, []).append(record)
+    return {period: tuple(listed) for period, listed in found.items()}
 
 
 def last_successful_sync(cache: Cache) -> datetime | None:

@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get
 from zoneinfo import ZoneInfo
 
 from restrat_sync import __version__
+from restrat_sync.cache.restatements import RestatementRecord
 from restrat_sync.cache.snapshots import Snapshot
 from restrat_sync.config import UNALIGNED
 from restrat_sync.metrics.alignment import Alignment, BucketShare
@@ -312,6 +313,7 @@ class WeeklyModel:
     metrics: PeriodView
     previous: PeriodView  # the week before, for the change
     footer: Footer
+    restatements: tuple[RestatementRecord, ...] = ()  # of the period, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +322,7 @@ class MonthlyModel:
     metrics: PeriodView
     trend: Trend  # AV, velocity, decision-lag median, on-time rate over six months
     footer: Footer
+    restatements: tuple[RestatementRecord, ...] = ()  # of the period, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +333,7 @@ class QuarterlyModel:
     decision_trend: Trend  # decision-lag median and p85 by month
     current: CurrentView  # key results
     footer: Footer
+    restatements: tuple[RestatementRecord, ...] = ()  # of the period, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +427,11 @@ def weekly_model(inputs: PageInputs, period: Period) -> WeeklyModel:
     metrics = view(inputs, period.label)
     before = previous(period, inputs.config.timezone)
     return WeeklyModel(
-        themes_of(inputs), metrics, view(inputs, before.label), footer(inputs, period, metrics)
+        themes_of(inputs),
+        metrics,
+        view(inputs, before.label),
+        footer(inputs, period, metrics),
+        inputs.restatements.get(period.label, ()),
     )
 
 
@@ -433,7 +441,11 @@ def monthly_model(inputs: PageInputs, period: Period) -> MonthlyModel:
     months = periods_before(period, inputs.config.timezone, MONTHLY_TREND_MONTHS)
     series = {"AV": _av, "velocity": _velocity, "decision lag": _lag_median, "on time": _on_time}
     return MonthlyModel(
-        themes_of(inputs), metrics, trend(inputs, months, series), footer(inputs, period, metrics)
+        themes_of(inputs),
+        metrics,
+        trend(inputs, months, series),
+        footer(inputs, period, metrics),
+        inputs.restatements.get(period.label, ()),
     )
 
 
@@ -451,6 +463,7 @@ def quarterly_model(inputs: PageInputs, period: Period) -> QuarterlyModel:
         decision_trend=trend(inputs, months, {"median": _lag_median, "p85": _lag_p85}),
         current=current(inputs),
         footer=footer(inputs, period, metrics),
+        restatements=inputs.restatements.get(period.label, ()),
     )
 
 

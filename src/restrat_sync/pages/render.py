@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from restrat_sync.cache.restatements import RestatementRecord
 from restrat_sync.config import UNALIGNED, Config, PagesConfig
 from restrat_sync.metrics.alignment import Alignment, BucketShare
 from restrat_sync.metrics.compute import OVERALL, UNALIGNED_SCOPE
@@ -30,6 +31,7 @@ from restrat_sync.metrics.outcomes import KeyResultProgress
 from restrat_sync.metrics.pivots import KINDS as PIVOT_KINDS
 from restrat_sync.metrics.pivots import Pivots
 from restrat_sync.metrics.quality import DataQuality
+from restrat_sync.metrics.restatements import restatement_line
 from restrat_sync.pages.jql import key_in_chunks
 from restrat_sync.pages.lozenges import Lozenge, grade, grade_deviation, issue_status
 from restrat_sync.pages.models import (
@@ -66,6 +68,7 @@ Node = Element | str
 Part = Node | None  # None: nothing to show here; dropped before serialising
 NO_DATA = "no data"
 LONG_LIST = 20  # more keys than a macro shows by default: the macros go into an expand
+MAX_RESTATED = 10  # restatement lines a page shows; the rest are counted
 COLUMNS = "key,summary,type,status"
 # Rows are series and the first row the categories; said explicitly rather than left to a default.
 CHART_OPTIONS = {"dataOrientation": "horizontal", "width": "640", "height": "300"}
@@ -238,6 +241,41 @@ def unreadable(problems: Sequence[str]) -> list[Part]:
     return [
         paragraph(strong("Snapshots that could not be read (shown as no data): ")),
         el("ul", *(el("li", problem) for problem in problems)),
+    ]
+
+
+def restated(
+    records: Sequence[RestatementRecord], themes: Sequence[ThemeRef], settings: RenderSettings
+) -> list[Part]:
+    """The period's numbers that changed after it closed, newest first, each with the issues
+    that caused it; at most ``MAX_RESTATED`` lines, the rest counted."""
+    if not records:
+        return []
+
+    def line(record: RestatementRecord) -> Element:
+        scope = None if record.scope == OVERALL else scope_name(record.scope, themes)
+        text = restatement_line(record, settings.timezone, scope, lambda b: bucket_name(b, themes))
+        return el("li", text)
+
+    items = [line(record) for record in records[:MAX_RESTATED]]
+    if len(records) > MAX_RESTATED:
+        more = len(records) - MAX_RESTATED
+        items.append(
+            el(
+                "li",
+                f"and {more} more; `restrat-sync metrics --restatements --period "
+                f"{records[0].period}` lists them all",
+            )
+        )
+    causes = sorted({key for record in records for key in record.causes})
+    return [
+        paragraph(
+            strong("Restated: "),
+            "numbers of this period that changed after it closed (a change synced late, an "
+            "item moved, a status fixed after the fact). The page shows the new values.",
+        ),
+        el("ul", *items),
+        *issues(causes, "Issues that caused them", settings, folded=True),
     ]
 
 
@@ -820,6 +858,7 @@ def _weekly(model: WeeklyModel, settings: RenderSettings) -> list[Part]:
             f"progress, the decisions waiting for the teams, and the change against "
             f"{before.label}."
         ),
+        *restated(model.restatements, model.themes, settings),
         heading(2, "Headline numbers"),
         headline(metrics.scope(OVERALL), settings),
         heading(2, f"Change against {before.label}"),
@@ -843,6 +882,7 @@ def _monthly(model: MonthlyModel, settings: RenderSettings) -> list[Part]:
             "plan per theme, alignment variance, decision lag, strategic pivots, "
             "predictability, and the trend over six months."
         ),
+        *restated(model.restatements, model.themes, settings),
         heading(2, "Allocation against plan"),
         *allocation(metrics.alignment, themes, settings),
         heading(2, "Decision lag"),
@@ -876,6 +916,7 @@ def _quarterly(model: QuarterlyModel, settings: RenderSettings) -> list[Part]:
             "by month, the themes that got more or less than planned, key results, the "
             "decision-lag trend, strategic pivots and predictability."
         ),
+        *restated(model.restatements, model.themes, settings),
         heading(2, "Alignment variance by month"),
         *trend_block(model.av_trend, "Alignment variance by month (pp)", [points], 100.0),
         heading(2, "Allocation against plan over the quarter"),

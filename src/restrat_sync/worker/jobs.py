@@ -2,7 +2,9 @@
 
 - ``sync``: re-read the config, sync incrementally, compute again the metrics the changes can
   touch, and publish the overview and the theme pages whose data changed (or, once a day,
-  whose numbers drifted with the clock): a sync that found nothing new writes nothing.
+  whose numbers drifted with the clock), and the published weekly, monthly or quarterly page
+  of a closed period whose numbers were restated since it was written: a sync that found
+  nothing new writes nothing.
 - ``weekly``, ``monthly``, ``quarterly``: publish the page of the last complete week, month or
   quarter (and its cadence parent page).
 
@@ -294,16 +296,19 @@ class Jobs:
 
     def _sync(self, reloaded: Reloaded) -> JobResult:
         """Sync; compute what the changes touched; publish the rolling pages they fed (or, once
-        a day, whose numbers drifted with the clock). Nothing changed: nothing is written."""
+        a day, whose numbers drifted with the clock) and the published pages of closed periods
+        they restated. Nothing changed: nothing is written."""
         ctx, loaded = self.context, reloaded.loaded
         self._pull(loaded)
         now = self._now()
         computed = dashboards.refresh_metrics(ctx.cache, loaded, now, DASHBOARDS, reloaded.problems)
         due = dashboards.rolling_pages_due(ctx.cache, loaded, now)
-        if not due:
+        selections = [dashboards.rolling_selection(due)] if due else []
+        selections += dashboards.restated_pages_due(ctx.cache, loaded)
+        if not selections:
             detail = "nothing changed" if computed is None else "the pages' data did not change"
             return JobResult(SYNC, "ok", f"{detail}; nothing to publish")
-        return _published(SYNC, self._publish(reloaded, dashboards.rolling_selection(due)))
+        return _published(SYNC, self._publish(reloaded, *selections))
 
     def _pull(self, loaded: LoadedConfig) -> SyncSummary:
         """One incremental sync into the worker's cache, reported to the telemetry."""
@@ -335,10 +340,16 @@ class Jobs:
         report = self._publish(reloaded, dashboards.Selection((cadence,)))
         return _published(cadence, report)
 
-    def _publish(self, reloaded: Reloaded, selection: dashboards.Selection) -> PublishReport:
+    def _publish(self, reloaded: Reloaded, *selections: dashboards.Selection) -> PublishReport:
         ctx, loaded = self.context, reloaded.loaded
         now = self._now()
-        pages = dashboards.render_pages(ctx.cache, loaded, now, selection, reloaded.problems)
+        pages = [
+            page
+            for selection in selections
+            for page in dashboards.render_pages(
+                ctx.cache, loaded, now, selection, reloaded.problems
+            )
+        ]
         gateway = StopAwareGateway(self._confluence(loaded), ctx.stop)
         try:
             report = publish_pages(pages, gateway, ctx.cache, loaded.config.confluence, now)
