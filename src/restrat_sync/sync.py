@@ -256,9 +256,8 @@ class Syncer:
         scope = self._scope()
         if scope is not None:
             self.observer.phase("fetching the sync scope")
-            for page in self._fetch(incremental_jql(scope.jql.query, None)):
-                self._store_pages(run, [page], watermark_keys=())
-                run.keys.add(SCOPE_LISTED, (record.key for record in page.records))
+            pages = self._fetch(incremental_jql(scope.jql.query, None))
+            self._store_pages(run, pages, watermark_keys=())
         self._fetch_listed(run, synced_since=run.now)
         self._advance(run, [mapping.key for mapping in self.loaded.mappings()])
 
@@ -438,22 +437,27 @@ class Syncer:
         # The children listed below a parent that has just left the tree (a story moved out
         # of it) follow it out. The tree is read again from the cache, whose parent fields the
         # marking brought up to date, until no more issues leave.
-        tree_tags = [*(_listed(m.key) for m in self._tracked()), SCOPE_LISTED, TREE]
+        kept = [*(_listed(m.key) for m in self._tracked()), SCOPE_LISTED, TREE]
         while True:
             self._mark_missing(run)  # a deleted parent holds no tree together
             run.keys.fill_tree(TREE, self._theme_tags())
-            if not self._mark_unlisted(run, tree_tags):
+            if not self._mark_unlisted(run, kept, among=[BELOW]):
                 break
         with self.cache.transaction() as session:
             self.cache.set_watermark(session, RECONCILED, _ms(run.now), run.now)
 
     def _mark_unlisted(
-        self, run: _Pass, listed_tags: Sequence[str], synced_before: datetime | None = None
+        self,
+        run: _Pass,
+        listed_tags: Sequence[str],
+        synced_before: datetime | None = None,
+        among: Sequence[str] = (),
     ) -> bool:
         """Mark out of scope the live cached issues in none of the sets ``listed_tags``; with
-        ``synced_before``, only those no sync wrote since. Whether any was marked."""
+        ``synced_before``, only those no sync wrote since; with ``among``, only those in one
+        of these sets. Whether any was marked."""
         marked = self.counts.issues_out_of_scope
-        for chunk in run.keys.unlisted(listed_tags, PARENT_CHUNK, synced_before):
+        for chunk in run.keys.unlisted(listed_tags, PARENT_CHUNK, synced_before, among):
             gone = [key for key in chunk if key not in run.missing]
             # Fetched by key, not only listed: Jira names the deleted ones, and the others are
             # stored with their current fields as they are marked. A story moved out of the

@@ -308,7 +308,8 @@ def test_unfetched_gives_listed_keys_the_cache_lacks(cache: Cache, keys: RunKeys
 
 
 def test_unlisted_gives_live_keys_no_listing_returned(cache: Cache, keys: RunKeys) -> None:
-    """Live cached keys in none of the listed sets; with synced_before, only older writes."""
+    """Live cached keys in none of the listed sets; with synced_before, only older writes; with
+    among, only keys in those sets."""
     store(cache, [issue(n) for n in range(1, 6)], deleted=["PAY-5"])
     with cache.transaction() as session:
         cache.upsert_issues(session, [issue(4)], LATER)
@@ -317,6 +318,8 @@ def test_unlisted_gives_live_keys_no_listing_returned(cache: Cache, keys: RunKey
     assert chunked(keys.unlisted(["listed:a", "listed:b"], 10)) == [["PAY-3", "PAY-4"]]
     older = keys.unlisted(["listed:a"], 10, synced_before=LATER)
     assert chunked(older) == [["PAY-2", "PAY-3"]]
+    keys.add("below", ["PAY-2", "PAY-4", "PAY-5"])
+    assert chunked(keys.unlisted(["listed:a"], 10, among=["below"])) == [["PAY-2", "PAY-4"]]
 
 
 def test_unlisted_chunks_go_on_after_keys_are_marked(cache: Cache, keys: RunKeys) -> None:

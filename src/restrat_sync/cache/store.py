@@ -584,13 +584,20 @@ class RunKeys:
             yield [key for (key,) in rows]
 
     def unlisted(
-        self, listed_tags: Sequence[str], size: int, synced_before: datetime | None = None
+        self,
+        listed_tags: Sequence[str],
+        size: int,
+        synced_before: datetime | None = None,
+        among: Sequence[str] = (),
     ) -> Iterator[list[str]]:
         """Keys of live cached issues in none of the sets ``listed_tags``, sorted, in chunks of
-        ``size``; with ``synced_before``, only those no sync wrote since then."""
+        ``size``; with ``synced_before``, only those no sync wrote since then; with ``among``,
+        only those in one of these sets."""
         statement = select(ISSUES.c.key).where(_live(), ~_in_sets(ISSUES.c.key, listed_tags))
         if synced_before is not None:
             statement = statement.where(ISSUES.c.synced_at < synced_before)
+        if among:
+            statement = statement.where(_in_sets(ISSUES.c.key, among))
         for rows in self._paged(statement, ISSUES.c.key, size):
             yield [key for (key,) in rows]
 
