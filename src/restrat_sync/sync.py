@@ -460,8 +460,8 @@ class Syncer:
         for chunk in run.keys.unlisted(listed_tags, PARENT_CHUNK, synced_before, among):
             gone = [key for key in chunk if key not in run.missing]
             # Fetched by key, not only listed: Jira names the deleted ones, and the others are
-            # stored with their current fields as they are marked. A story moved out of the
-            # tree must lose its old parent, or its sub-tasks still descend from the tree.
+            # stored with their current fields as they are marked, so that a story moved out
+            # of the tree no longer names its old epic in the cache.
             pages = self._tolerant_pages(run, lambda keys: key_chunks_jql("key", keys), gone)
             self._store_pages(run, pages, watermark_keys=(), out_of_scope=gone)
         return self.counts.issues_out_of_scope > marked
