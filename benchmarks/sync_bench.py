@@ -3,8 +3,10 @@
 The sandbox runs in this process; each sync runs in a child process (the real CLI code path,
 `open_syncer`), so its peak RSS is its own. Prints, per flavour and dataset: seconds, issues per
 second, requests per 1,000 issues and peak RSS of a full sync (with 0 ms and 100 ms sandbox
-latency), then requests, seconds and peak RSS of a no-change incremental sync. Beside each
-request count the product reports, the count the sandbox saw (`jira saw`): they must agree.
+latency), then requests, seconds and peak RSS of a no-change incremental sync, and the requests
+and seconds of a no-change incremental sync that reconciles (as one does every
+`sync.reconcile_hours`). Beside each request count the product reports, the count the sandbox
+saw (`jira saw`): they must agree.
 
     .venv/bin/python benchmarks/sync_bench.py [--datasets medium,large] [--flavors cloud,datacenter]
 """
@@ -35,7 +37,9 @@ from restrat_sync.sync import open_syncer, options_for
 settings = load_settings()
 loaded = load_config(settings.config)
 syncer = open_syncer(settings, loaded, create_session())
-summary = syncer.run(options_for(loaded, full=sys.argv[1] == "full")).as_dict()
+options = options_for(loaded, full=sys.argv[1] == "full")
+options.reconcile = True if sys.argv[1] == "reconcile" else options.reconcile
+summary = syncer.run(options).as_dict()
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so the child would
 # report the sandbox-holding parent's peak.
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
@@ -74,6 +78,7 @@ def scenario(flavor: str, dataset: str, latency_ms: float, workdir: Path) -> Non
         )
         full = run_sync(env, "full", server)
         again = run_sync(env, "incremental", server)
+        reconciling = run_sync(env, "reconcile", server)
     issues = full["issues_new"]
     print(
         f"{flavor:<10} {dataset:<7} {latency_ms:>5.0f} ms  full: {full['seconds']:>6.1f} s "
@@ -84,6 +89,8 @@ def scenario(flavor: str, dataset: str, latency_ms: float, workdir: Path) -> Non
         f"(jira saw {again['jira_saw']:.0f}) {again['seconds']:>5.2f} s "
         f"{again['peak_mb']:>4.0f} MB, "
         f"changelog requests {sum(v for k, v in again['requests'].items() if 'changelog' in k)}"
+        f" | reconciling: {reconciling['requests_total']:>3.0f} requests "
+        f"{reconciling['seconds']:>5.2f} s"
     )
 
 

@@ -21,7 +21,15 @@ justifies, and upserts are idempotent, so a killed sync that is run again conver
 a clean sync produces. A watermark never passes Jira's clock at the start of the sync: an issue
 changed while a sync runs is read again by the next one. On Data Center, offset paging can skip
 an issue when another moves during paging; a pass counts only when it received ``total``
-distinct issues, else its watermark stays put.
+distinct issues, else its watermark stays put. What a killed sync wrote is found by time, not
+by a record of the run: parents new to the tree are those written or joined after the start of
+the last complete walk, and the status catalogue is checked against every issue written after
+the last check.
+
+Convergence: the tree is walked through live issues only; issues out of scope whose cached
+parent is in the tree are fetched again, and come back when they belong to it; reconciliation
+fetches what it marks, so a moved issue keeps its current parent, and lets the issues below it
+follow it out.
 
 Memory: the sets of keys a run works with (listings, the hierarchy walk, what reconciliation
 compares) live in the run's key sets (``RunKeys``, a temporary table) and are read back in
@@ -59,6 +67,7 @@ PARENT_CHUNK = 1000  # parents per descendant query: about 9 KB of JQL in a POST
 DC_DETAIL_PAGE = 250
 DESCENDANTS = "descendants"  # sync_state key of the descendant queries' watermark
 RECONCILED = "reconciled"  # sync_state key: when the last reconciliation ran (epoch ms)
+STATUSES = "statuses"  # sync_state key: when the catalogue was last checked against the issues
 _ISSUE_KEY = re.compile(r"'([A-Z][A-Z0-9_]*-\d+)'")
 
 ParentChunks = Iterator[list[tuple[str, int]]]  # (key, hierarchy level), PARENT_CHUNK at a time
@@ -147,7 +156,6 @@ class _Pass:
     now: datetime
     keys: RunKeys  # the run's key sets
     missing: set[str] = field(default_factory=set)  # keys Jira said do not exist
-    status_ids: set[str] = field(default_factory=set)  # statuses the fetched issues name
 
 
 class Syncer:
@@ -219,7 +227,6 @@ class Syncer:
             # The listings come first: Jira's clock on their answers bounds every later watermark.
             self._memberships(keys, now)
             run = _Pass(jira_start_ms=self._jira_clock_ms(), now=now, keys=keys)
-            known_statuses = self.cache.status_ids()
             if options.full:
                 self._full_fetch(run)
             else:
@@ -229,16 +236,26 @@ class Syncer:
             if reconcile:
                 self._reconcile(run, options.full)
         self._mark_missing(run)
-        if options.full or run.status_ids - known_statuses:
-            self._store_statuses()  # the catalogue, refreshed when an unknown status shows up
+        self._check_statuses(run, options.full)
         return reconcile
 
     # --- phases --------------------------------------------------------------------------------
 
-    def _store_statuses(self) -> None:
-        statuses = self.gateway.status_records()
+    def _check_statuses(self, run: _Pass, full: bool) -> None:
+        """Store Jira's status catalogue on a full sync, and whenever an issue written since
+        the last check names a status the catalogue lacks; then note the check.
+
+        Written since the last check, not in this run: a sync killed after its pages and
+        watermarks were stored, before its catalogue, wrote issues that no later sync fetches
+        again, and the next one must still see what they name."""
+        checked = self.cache.watermark_set_at(STATUSES)
+        statuses = None
+        if full or self.cache.lacks_statuses(written_after=checked):
+            statuses = self.gateway.status_records()
         with self.cache.transaction() as session:
-            self.cache.upsert_statuses(session, statuses)
+            if statuses is not None:
+                self.cache.upsert_statuses(session, statuses)
+            self.cache.set_watermark(session, STATUSES, _ms(run.now), run.now)
 
     def _memberships(self, keys: RunKeys, now: datetime) -> None:
         """List every tracked mapping key-only into the run's key sets, then record who joined
@@ -306,24 +323,51 @@ class Syncer:
         """Fetch the descendants of the theme anchors outside the scope until the hierarchy is
         closed; the children Jira listed go to the set BELOW."""
         since = None if full else self.cache.watermark(DESCENDANTS)
+        walked = self.cache.watermark_set_at(DESCENDANTS)  # the start of the last whole walk
         from_ms = None if since is None else max(0, since - self.overlap_ms)
         run.keys.fill_tree(TREE, self._theme_tags())
         rounds: list[Round]
-        if from_ms is None:
-            rounds = [(self._tree_parents(run, excluded=[QUERIED]), from_ms)]
+        if from_ms is None or walked is None:
+            rounds = [(self._tree_parents(run, excluded=[QUERIED]), None)]
         else:
-            # A parent that changed in this run (re-parented into the tree, or a newly joined
-            # anchor) may bring children that have not changed for long: ask for all of them.
-            run.keys.fill_changed(CHANGED, TREE, run.now, self._theme_keys())
+            if self._bring_back(run):
+                run.keys.fill_tree(TREE, self._theme_tags())
+            # A parent new to the tree since the last whole walk (re-parented into it, a newly
+            # joined anchor, an issue back in scope), written by this run or by one killed
+            # before its walk ended, may bring children that have not changed for long: ask
+            # for all of them.
+            run.keys.fill_changed(CHANGED, TREE, walked, self._theme_keys())
             rounds = [
                 (self._tree_parents(run, excluded=[CHANGED, QUERIED]), from_ms),
                 (self._tree_parents(run, among=[CHANGED], excluded=[QUERIED]), None),
             ]
+        self._walk(run, rounds, full)
+        self._advance(run, [DESCENDANTS])
+
+    def _walk(self, run: _Pass, rounds: list[Round], full: bool) -> None:
+        """Ask the parents of ``rounds`` for their children, then those children for theirs,
+        until no parent is left."""
         while self._walk_round(run, rounds, full):
             # Recompute from the cache: a new child may link back to issues already known.
             run.keys.fill_tree(TREE, [FOUND])
             rounds = [(self._tree_parents(run, excluded=[QUERIED]), None)]
-        self._advance(run, [DESCENDANTS])
+
+    def _bring_back(self, run: _Pass) -> bool:
+        """Fetch again the issues out of scope whose cached parent is in the tree: those whose
+        parent still is are back in scope (an anchor rejoined its theme, a parent came back);
+        the others keep their mark, with their current parent fields. Whether any came back.
+
+        The tree is walked through live issues only, and these are not changed themselves,
+        so no query by ``updated`` would return them."""
+        back = False
+        for chunk in run.keys.strays(TREE, DETAIL_CHUNK):
+            self.observer.phase(f"checking {len(chunk)} issues out of scope below the tree")
+            for page in self._tolerant_pages(run, lambda k: key_chunks_jql("key", k), chunk):
+                inside = run.keys.among(TREE, {p for r in page.records for p in _parents(r) if p})
+                outside = [r.key for r in page.records if not inside.intersection(_parents(r))]
+                self._store_pages(run, [page], watermark_keys=(), out_of_scope=outside)
+                back = back or len(outside) < len(page.records)
+        return back
 
     def _walk_round(self, run: _Pass, rounds: list[Round], full: bool) -> bool:
         """Ask every chunk of parents of ``rounds`` for its children (into the set FOUND);
@@ -400,21 +444,51 @@ class Syncer:
         return last is None or _ms(run.now) - last >= due_ms
 
     def _reconcile(self, run: _Pass, full: bool) -> None:
-        """Mark cached issues that nothing selects any more: deleted, or out of scope."""
+        """Bring back listed issues the cache holds as out of scope; mark cached issues that
+        nothing selects any more: deleted, or out of scope."""
         if not full:
             self._list_the_rest(run)
+            self._fetch_returning(run)
         self.observer.phase("reconciling the cache with Jira")
         # After a full sync only the issues this run did not write can be gone.
-        synced_before = run.now if full else None
-        for chunk in run.keys.unlisted(self._listed_tags(), PARENT_CHUNK, synced_before):
-            gone = [key for key in chunk if key not in run.missing]
-            # Asking for the gone keys by key tells deleted ones (Jira names them) from moved ones.
-            existing = self._tolerant_keys(run, lambda keys: key_chunks_jql("key", keys), gone)
-            with self.cache.transaction() as session:
-                marked = self.cache.mark_out_of_scope(session, existing, run.now)
-            self.counts.issues_out_of_scope += marked
+        self._mark_unlisted(run, self._listed_tags(), synced_before=run.now if full else None)
+        # The children listed below a parent that has just left the tree (a story moved out
+        # of it) follow it out. The tree is read again from the cache, whose parent fields the
+        # marking brought up to date, until no more issues leave.
+        kept = [*(_listed(m.key) for m in self._tracked()), SCOPE_LISTED, TREE]
+        while True:
+            self._mark_missing(run)  # a deleted parent holds no tree together
+            run.keys.fill_tree(TREE, self._theme_tags())
+            if not self._mark_unlisted(run, kept, among=[BELOW]):
+                break
         with self.cache.transaction() as session:
             self.cache.set_watermark(session, RECONCILED, _ms(run.now), run.now)
+
+    def _mark_unlisted(
+        self,
+        run: _Pass,
+        listed_tags: Sequence[str],
+        synced_before: datetime | None = None,
+        among: Sequence[str] = (),
+    ) -> bool:
+        """Mark out of scope the live cached issues in none of the sets ``listed_tags``; with
+        ``synced_before``, only those no sync wrote since; with ``among``, only those in one
+        of these sets. Whether any was marked."""
+        marked = self.counts.issues_out_of_scope
+        for chunk in run.keys.unlisted(listed_tags, PARENT_CHUNK, synced_before, among):
+            gone = [key for key in chunk if key not in run.missing]
+            # Fetched by key, not only listed: Jira names the deleted ones, and the others are
+            # stored with their current fields as they are marked, so that a story moved out
+            # of the tree no longer names its old epic in the cache.
+            pages = self._tolerant_pages(run, lambda keys: key_chunks_jql("key", keys), gone)
+            self._store_pages(run, pages, watermark_keys=(), out_of_scope=gone)
+        return self.counts.issues_out_of_scope > marked
+
+    def _fetch_returning(self, run: _Pass) -> None:
+        """Fetch the listed issues the cache lacks as live ones: back in scope with nothing
+        the change queries or the walk saw (the scope's JQL was widened, say)."""
+        for chunk in run.keys.unfetched([SCOPE_LISTED, BELOW], DETAIL_CHUNK):
+            self._fetch_chunk(run, chunk)
 
     def _list_the_rest(self, run: _Pass) -> None:
         """List what an incremental sync's queries did not: the scope whole, and every child of
@@ -433,8 +507,12 @@ class Syncer:
             run.keys.add(BELOW, self._tolerant_keys(run, children_jql, keys))
 
     def _mark_missing(self, run: _Pass) -> None:
+        """Mark deleted the issues Jira said do not exist. First fetch again the cached
+        children they leave: Jira clears their parent without a change their ``updated``
+        shows, and once the parent is marked nothing would point at them any more."""
         if not run.missing:
             return
+        self._fetch_keys(run, self.cache.children_of(run.missing))
         with self.cache.transaction() as session:
             self.counts.issues_deleted += self.cache.mark_deleted(session, run.missing, run.now)
 
@@ -457,28 +535,25 @@ class Syncer:
         self._store_pages(run, pages, watermark_keys=())
 
     def _store_pages(
-        self, run: _Pass, pages: Iterable[IssuePage], watermark_keys: Sequence[str]
+        self,
+        run: _Pass,
+        pages: Iterable[IssuePage],
+        watermark_keys: Sequence[str],
+        out_of_scope: Collection[str] = (),
     ) -> None:
-        """Write each page in one transaction with the watermarks it justifies."""
+        """Write each page in one transaction with the watermarks it justifies; the issues
+        whose keys are in ``out_of_scope`` are written marked out of scope."""
         for page in pages:
             self.counts.pages += 1
             self.counts.changelog_requests += page.changelog_requests
             newest = _max_updated_ms(page.records)
             with self.cache.transaction() as session:
-                upserted = self.cache.upsert_issues(session, page.records, run.now)
+                upserted = self.cache.upsert_issues(session, page.records, run.now, out_of_scope)
                 if newest is not None:
                     mark = min(newest, run.jira_start_ms)
                     for key in watermark_keys:
                         self.cache.set_watermark(session, key, mark, run.now)
             self._count(upserted)
-            for record in page.records:
-                run.status_ids.add(record.status_id)
-                run.status_ids.update(
-                    status
-                    for t in record.transitions
-                    for status in (t.from_status_id, t.to_status_id)
-                    if status
-                )
             self.observer.advanced(self.counts)
 
     def _advance(self, run: _Pass, keys: Sequence[str]) -> None:
@@ -530,6 +605,7 @@ class Syncer:
         self.counts.issues_updated += upserted.updated
         self.counts.issues_unchanged += upserted.unchanged
         self.counts.transitions_added += upserted.transitions_added
+        self.counts.issues_out_of_scope += upserted.out_of_scope
 
     def _finish(
         self,
@@ -601,6 +677,10 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _parents(record: IssueRecord) -> tuple[str | None, str | None, str | None]:
+    return record.parent_key, record.epic_link_key, record.parent_link_key
 
 
 def _max_updated_ms(records: Sequence[IssueRecord]) -> int | None:

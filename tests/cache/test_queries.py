@@ -16,8 +16,8 @@ from restrat_sync.jira.records import IssueRecord
 from tests.cache.conftest import CREATED, NOW, issue
 
 # INIT-1 <-Parent Link- EPIC-2 <-Epic Link- PAY-3 <-parent- PAY-4, with beside it a deleted
-# child of the epic (PAY-5) and its own child (PAY-6), a Cloud-style child (PAY-7) and an
-# unrelated issue.
+# child of the epic (PAY-5) and its own child (PAY-6), a Cloud-style child (PAY-7), an
+# unrelated issue, and a child of the epic out of scope (PAY-9) with its own child (PAY-10).
 HIERARCHY = (
     issue(1, "INIT", issuetype="Initiative", hierarchy_level=2),
     issue(2, "EPIC", issuetype="Epic", hierarchy_level=1, parent_link_key="INIT-1"),
@@ -27,14 +27,22 @@ HIERARCHY = (
     issue(6, parent_key="PAY-5"),
     issue(7, parent_key="EPIC-2"),
     issue(8, "OTHER", hierarchy_level=None),
+    issue(9, epic_link_key="EPIC-2"),
+    issue(10, parent_key="PAY-9"),
 )
 
 
-def store(cache: Cache, records: Sequence[IssueRecord], deleted: Sequence[str] = ()) -> None:
-    """Upsert ``records``, then mark ``deleted`` as deleted."""
+def store(
+    cache: Cache,
+    records: Sequence[IssueRecord],
+    deleted: Sequence[str] = (),
+    out_of_scope: Sequence[str] = (),
+) -> None:
+    """Upsert ``records``, then mark ``deleted`` as deleted and ``out_of_scope`` so."""
     with cache.transaction() as session:
         cache.upsert_issues(session, records, NOW)
         cache.mark_deleted(session, deleted, NOW)
+        cache.mark_out_of_scope(session, out_of_scope, NOW)
 
 
 SUBTREES = pytest.mark.parametrize(
@@ -55,8 +63,9 @@ SUBTREES = pytest.mark.parametrize(
 def test_children_parents_closes_the_hierarchy_below_the_roots(
     cache: Cache, roots: set[str], expected: set[str]
 ) -> None:
-    """Parent Link, Epic Link and parent are all followed down; deleted issues cut the path."""
-    store(cache, HIERARCHY, deleted=["PAY-5"])
+    """Parent Link, Epic Link and parent are all followed down; deleted issues, and issues out
+    of scope, cut the path."""
+    store(cache, HIERARCHY, deleted=["PAY-5"], out_of_scope=["PAY-9"])
     assert cache.children_parents(roots) == expected
 
 
@@ -167,7 +176,7 @@ def test_fill_tree_walks_the_hierarchy_like_children_parents(
     cache: Cache, keys: RunKeys, roots: set[str], expected: set[str]
 ) -> None:
     """The tree in a key set is what children_parents returns for the same roots."""
-    store(cache, HIERARCHY, deleted=["PAY-5"])
+    store(cache, HIERARCHY, deleted=["PAY-5"], out_of_scope=["PAY-9"])
     keys.add("roots", roots)
     keys.add("tree", ["STALE-1"])  # replaced, not added to
     keys.fill_tree("tree", ["roots"])
@@ -235,10 +244,11 @@ def test_chunks_are_read_one_at_a_time(cache: Cache, keys: RunKeys) -> None:
     assert [[key for key, _ in chunk] for chunk in chunks] == [["PAY-4", "PAY-6"]]
 
 
-def test_fill_changed_takes_what_this_run_wrote_or_what_joined_a_theme(
+def test_fill_changed_takes_what_was_written_or_joined_a_theme_after_a_moment(
     cache: Cache, keys: RunKeys
 ) -> None:
-    """Of the tree: issues written since the run began, and keys that joined a theme since."""
+    """Of the tree: issues written after the moment (the start of the last whole walk), and
+    keys that joined a theme after it; what was written or joined at that moment is not."""
     store(cache, [issue(1), issue(2), issue(3)])
     with cache.transaction() as session:
         cache.upsert_issues(session, [issue(2)], LATER)
@@ -246,8 +256,26 @@ def test_fill_changed_takes_what_this_run_wrote_or_what_joined_a_theme(
         cache.record_membership(session, "theme:A", {"PAY-3", "NEW-4"}, LATER)
         cache.record_membership(session, "kr:A:0", {"PAY-1"}, LATER)
     keys.add("tree", ["PAY-1", "PAY-2", "PAY-3", "NEW-4"])
-    keys.fill_changed("changed", "tree", LATER, ["theme:A"])
+    keys.fill_changed("changed", "tree", NOW, ["theme:A"])
     assert keys.keys("changed") == {"PAY-2", "NEW-4"}
+    keys.fill_changed("changed", "tree", LATER, ["theme:A"])
+    assert keys.keys("changed") == set()
+
+
+def test_strays_are_issues_out_of_scope_below_a_set(cache: Cache, keys: RunKeys) -> None:
+    """Issues out of scope (not deleted) whose parent, Epic Link or Parent Link is in the set,
+    in key order; live children and children of other issues are not."""
+    store(cache, HIERARCHY, deleted=["PAY-5"], out_of_scope=["PAY-3", "PAY-6", "PAY-9", "EPIC-2"])
+    keys.add("tree", ["INIT-1", "EPIC-2"])
+    assert chunked(keys.strays("tree", 2)) == [["EPIC-2", "PAY-3"], ["PAY-9"]]
+
+
+def test_among_and_children_of(cache: Cache, keys: RunKeys) -> None:
+    """among: which keys a set holds; children_of: live issues below given parents."""
+    store(cache, HIERARCHY, deleted=["PAY-5"], out_of_scope=["PAY-9"])
+    keys.add("tree", ["INIT-1", "EPIC-2"])
+    assert keys.among("tree", ["EPIC-2", "PAY-3", "NEW-1"]) == {"EPIC-2"}
+    assert cache.children_of(["EPIC-2", "PAY-5", "PAY-9"]) == {"PAY-3", "PAY-6", "PAY-7", "PAY-10"}
 
 
 def test_record_memberships_opens_and_closes_spans_from_key_sets(
@@ -284,7 +312,8 @@ def test_unfetched_gives_listed_keys_the_cache_lacks(cache: Cache, keys: RunKeys
 
 
 def test_unlisted_gives_live_keys_no_listing_returned(cache: Cache, keys: RunKeys) -> None:
-    """Live cached keys in none of the listed sets; with synced_before, only older writes."""
+    """Live cached keys in none of the listed sets; with synced_before, only older writes; with
+    among, only keys in those sets."""
     store(cache, [issue(n) for n in range(1, 6)], deleted=["PAY-5"])
     with cache.transaction() as session:
         cache.upsert_issues(session, [issue(4)], LATER)
@@ -293,6 +322,8 @@ def test_unlisted_gives_live_keys_no_listing_returned(cache: Cache, keys: RunKey
     assert chunked(keys.unlisted(["listed:a", "listed:b"], 10)) == [["PAY-3", "PAY-4"]]
     older = keys.unlisted(["listed:a"], 10, synced_before=LATER)
     assert chunked(older) == [["PAY-2", "PAY-3"]]
+    keys.add("below", ["PAY-2", "PAY-4", "PAY-5"])
+    assert chunked(keys.unlisted(["listed:a"], 10, among=["below"])) == [["PAY-2", "PAY-4"]]
 
 
 def test_unlisted_chunks_go_on_after_keys_are_marked(cache: Cache, keys: RunKeys) -> None:

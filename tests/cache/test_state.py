@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from restrat_sync.cache import Cache, SyncRunInfo
+from restrat_sync.jira.records import StatusRecord
 from tests.cache.conftest import NOW, issue, transition
 
 
@@ -85,3 +86,32 @@ def test_counts_cover_every_table(cache: Cache) -> None:
     counts = cache.counts()
     assert counts["sync_runs"] == 1
     assert {"issues", "status_transitions", "memberships", "metric_snapshots"} <= counts.keys()
+
+
+def test_a_watermark_knows_when_it_was_set(cache: Cache) -> None:
+    """watermark_set_at is the moment given with the last set_watermark (the run's start)."""
+    assert cache.watermark_set_at("descendants") is None
+    for now in (NOW, NOW + timedelta(hours=1)):
+        with cache.transaction() as session:
+            cache.set_watermark(session, "descendants", 5, now)
+    assert cache.watermark_set_at("descendants") == NOW + timedelta(hours=1)
+
+
+def test_the_catalogue_lacks_statuses_issues_or_transitions_name(cache: Cache) -> None:
+    """An empty catalogue lacks statuses; so does one without an issue's status or a status it
+    passed through; ``written_after`` looks only at issues written after that moment."""
+    later = NOW + timedelta(hours=1)
+    assert cache.lacks_statuses()
+    with cache.transaction() as session:
+        cache.upsert_statuses(session, [StatusRecord("1", "To Do", "new")])
+        cache.upsert_issues(session, [issue(1)], NOW)
+    assert not cache.lacks_statuses()
+    with cache.transaction() as session:
+        cache.upsert_issues(session, [issue(2, transitions=(transition(7, "Done", NOW),))], later)
+    assert cache.lacks_statuses()  # "done", which issue 2 passed through
+    assert cache.lacks_statuses(written_after=NOW)
+    assert not cache.lacks_statuses(written_after=later)
+    with cache.transaction() as session:
+        cache.upsert_issues(session, [issue(3, status_id="9")], later)
+        cache.upsert_statuses(session, [StatusRecord("done", "Done", "done")])
+    assert cache.lacks_statuses(written_after=NOW)  # "9", issue 3's own status

@@ -187,6 +187,24 @@ def test_flagging_keeps_the_first_time(cache: Cache, mark: str) -> None:
     assert NOW in (row.deleted_at, row.out_of_scope_at)
 
 
+def test_issues_written_out_of_scope_are_marked_once_with_the_first_time(cache: Cache) -> None:
+    """Keys given as out of scope are written marked (with their current fields) and counted
+    when newly marked; written so again, the first moment stays; written plainly, live again."""
+    upsert(cache, [issue(1), issue(2)])
+    with cache.transaction() as session:
+        counts = cache.upsert_issues(
+            session, [issue(1, parent_key="PAY-9"), issue(2)], NOW, out_of_scope={"PAY-1"}
+        )
+    assert counts == UpsertCounts(0, 1, 1, 0, out_of_scope=1)
+    assert (stored_issue(cache, "PAY-1").parent_key, cache.issue_keys()) == ("PAY-9", {"PAY-2"})
+    with cache.transaction() as session:
+        again = cache.upsert_issues(session, [issue(1, parent_key="PAY-9")], LATER, {"PAY-1"})
+    assert again == UpsertCounts(0, 0, 1, 0, out_of_scope=0)
+    assert stored_issue(cache, "PAY-1").out_of_scope_at == NOW
+    assert upsert(cache, [issue(1, parent_key="PAY-9")], LATER).updated == 1
+    assert cache.issue_keys() == {"PAY-1", "PAY-2"}
+
+
 def test_a_key_given_to_another_issue_replaces_the_stale_one(cache: Cache) -> None:
     """When Jira reuses a key for a new issue id, the stale issue and its history go."""
     upsert(cache, [started(1)])

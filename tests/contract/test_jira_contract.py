@@ -181,6 +181,13 @@ CASES: dict[str, Case] = {
         f"{s.dc}/issue/PAY-7", json={"fields": {"customfield_10100": "PAY-1"}})),
     "edit unknown field": Case("PUT", ISSUE, 400, lambda s: s.http.put(
         f"{s.cloud}/issue/PAY-7", json={"fields": {"universe": 1}})),
+    # Filler stories nothing else here reads: the site is shared by every case.
+    "cloud delete": Case("DELETE", ISSUE, 204, lambda s: s.http.delete(f"{s.cloud}/issue/PAY-200")),
+    "dc delete": Case("DELETE", ISSUE, 204, lambda s: s.http.delete(f"{s.dc}/issue/PAY-201")),
+    "delete with subtasks": Case("DELETE", ISSUE, 400,
+                                 lambda s: s.http.delete(f"{s.cloud}/issue/PAY-2")),
+    "delete missing": Case("DELETE", ISSUE, 404,
+                           lambda s: s.http.delete(f"{s.cloud}/issue/NOPE-1")),
     "cloud create": Case("POST", "/rest/api/3/issue", 201,
                          lambda s: s.http.post(f"{s.cloud}/issue", json=NEW_ISSUE)),
     "dc create": Case("POST", "/rest/api/3/issue", 201,

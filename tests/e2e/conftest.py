@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,3 +55,22 @@ def transition(server: SandboxServer, key: str, status: str) -> None:
     moves = http.get(api, timeout=10).json()["transitions"]
     move = next(t for t in moves if t["to"]["name"] == status)
     http.post(api, json={"transition": {"id": move["id"]}}, timeout=10).raise_for_status()
+
+
+def sync_env(server: SandboxServer, config: Path, database: Path) -> dict[str, str]:
+    """The environment of a `restrat-sync sync` process: ``config``, a SQLite cache at
+    ``database`` and ``server``'s Jira."""
+    options = server.state.options
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RESTRAT_")}
+    env.update(
+        RESTRAT_CONFIG=str(config),
+        RESTRAT_DATABASE_URL=f"sqlite:///{database}",
+        RESTRAT_JIRA_URL=server.url,
+        RESTRAT_JIRA_USER=options.user,
+        RESTRAT_JIRA_TOKEN=options.token,
+    )
+    return env
+
+
+def sync_command() -> list[str]:
+    return [sys.executable, "-m", "restrat_sync", "sync"]

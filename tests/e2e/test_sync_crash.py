@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from restrat_sync.cache import open_cache, table_digest
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
-from tests.e2e.conftest import NOW
-
-
-def sync_env(server: SandboxServer, config: Path, database: Path) -> dict[str, str]:
-    options = server.state.options
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RESTRAT_")}
-    env.update(
-        RESTRAT_CONFIG=str(config),
-        RESTRAT_DATABASE_URL=f"sqlite:///{database}",
-        RESTRAT_JIRA_URL=server.url,
-        RESTRAT_JIRA_USER=options.user,
-        RESTRAT_JIRA_TOKEN=options.token,
-    )
-    return env
-
-
-def sync_command() -> list[str]:
-    return [sys.executable, "-m", "restrat_sync", "sync"]
+from restrat_sync.sandbox import SandboxOptions, create_sandbox
+from tests.e2e.conftest import NOW, sync_command, sync_env
 
 
 @pytest.mark.parametrize("flavor", ["cloud", "datacenter"])

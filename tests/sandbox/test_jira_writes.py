@@ -312,3 +312,33 @@ def test_story_point_edits_use_the_flavours_field(
         "to": None,
         "toString": "8",
     }
+
+
+def test_delete_removes_the_issue_and_unlinks_its_children(
+    site: tuple[SandboxServer, str], http: requests.Session
+) -> None:
+    """DELETE answers 204; the issue is gone (404, not found by JQL), its child story stays
+    without a parent, and links to it go."""
+    _, api = site
+    assert http.delete(f"{api}/issue/PAY-1").status_code == 204
+    assert http.get(f"{api}/issue/PAY-1").status_code == 404
+    story = issue(http, api, "PAY-2")["fields"]
+    assert story.get("parent") is None
+    assert not story.get("customfield_10100")
+    assert http.delete(f"{api}/issue/PORT-1").status_code == 204
+    assert issue(http, api, "PAY-2")["fields"]["issuelinks"] == []
+
+
+def test_delete_refuses_an_issue_with_subtasks_unless_asked(
+    site: tuple[SandboxServer, str], http: requests.Session
+) -> None:
+    """Without deleteSubtasks=true an issue with sub-tasks answers 400 and stays; with it, the
+    sub-tasks go too."""
+    _, api = site
+    refused = http.delete(f"{api}/issue/PAY-2")
+    assert refused.status_code == 400
+    assert "deleteSubtasks" in refused.json()["errorMessages"][0]
+    assert http.get(f"{api}/issue/PAY-2").status_code == 200
+    assert http.delete(f"{api}/issue/PAY-2", params={"deleteSubtasks": "true"}).status_code == 204
+    assert http.get(f"{api}/issue/PAY-3").status_code == 404
+    assert http.delete(f"{api}/issue/PAY-2").status_code == 404

@@ -100,6 +100,7 @@ class UpsertCounts:
     updated: int  # any stored value changed: a field, history added, links, or un-deleted
     unchanged: int
     transitions_added: int
+    out_of_scope: int = 0  # written out of scope that were not marked so before
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +177,16 @@ class Cache:
     # --- writes --------------------------------------------------------------------------------
 
     def upsert_issues(
-        self, session: Session, records: Sequence[IssueRecord], now: datetime
+        self,
+        session: Session,
+        records: Sequence[IssueRecord],
+        now: datetime,
+        out_of_scope: Collection[str] = (),
     ) -> UpsertCounts:
-        """Store issues with their history and links (idempotent); count what changed."""
-        return _IssueUpsert(session.connection(), records, now).run()
+        """Store issues with their history and links (idempotent); count what changed. The
+        issues whose keys are in ``out_of_scope`` are stored marked out of scope (since when
+        they were first noticed), the others live."""
+        return _IssueUpsert(session.connection(), records, now, out_of_scope).run()
 
     def upsert_statuses(self, session: Session, statuses: Sequence[StatusRecord]) -> None:
         """Store Jira's status catalogue: new statuses added, renamed ones updated."""
@@ -207,6 +214,26 @@ class Cache:
         """Ids of the statuses in the stored catalogue."""
         with self._reading() as session:
             return set(session.scalars(select(Status.id)))
+
+    def lacks_statuses(self, written_after: datetime | None = None) -> bool:
+        """Whether the catalogue is empty, or lacks a status that an issue written after
+        ``written_after`` (any issue, with None) is in or passed through."""
+        known = select(Status.id)
+        unknown_change = exists().where(
+            StatusTransition.issue_id == Issue.id,
+            or_(
+                StatusTransition.from_status_id.not_in(known),
+                StatusTransition.to_status_id.not_in(known),
+            ),
+        )
+        # Driven from the issues written lately (an issue's transitions by their index), not
+        # from every transition in the cache.
+        named = select(Issue.id).where(or_(Issue.status_id.not_in(known), unknown_change))
+        if written_after is not None:
+            named = named.where(Issue.synced_at > written_after)
+        with self._reading() as session:
+            empty = session.scalar(select(Status.id).limit(1)) is None
+            return empty or session.scalar(named.limit(1)) is not None
 
     def set_watermark(
         self, session: Session, key: str, watermark_ms: int | None, now: datetime
@@ -284,6 +311,12 @@ class Cache:
             state = session.get(SyncState, key)
             return None if state is None else state.watermark_ms
 
+    def watermark_set_at(self, key: str) -> datetime | None:
+        """When the watermark of ``key`` was last set: the start of the run that set it."""
+        with self._reading() as session:
+            state = session.get(SyncState, key)
+            return None if state is None else state.updated_at
+
     def watermarks(self) -> dict[str, int | None]:
         """Every watermark by key."""
         with self._reading() as session:
@@ -310,14 +343,23 @@ class Cache:
         return found
 
     def children_parents(self, roots: Collection[str]) -> set[str]:
-        """``roots`` and every cached, not deleted issue below them through ``parent``, Epic Link
-        or Parent Link. The roots are included as given, cached or not."""
+        """``roots`` and every cached, live issue below them through ``parent``, Epic Link or
+        Parent Link. The roots are included as given, cached or not."""
         reached = set(roots)
         with self._reading() as session:
             # Four IN lists of a chunk each: stay under older SQLite's 999 bound variables.
             for chunk in chunks(sorted(reached), CHUNK // 4):
                 reached.update(session.scalars(_subtree_query(chunk)))
         return reached
+
+    def children_of(self, parents: Collection[str]) -> set[str]:
+        """Keys of the live issues whose parent, Epic Link or Parent Link is among ``parents``."""
+        found: set[str] = set()
+        with self._reading() as session:
+            # Three IN lists of a chunk each: stay under older SQLite's 999 bound variables.
+            for chunk in chunks(sorted(set(parents)), CHUNK // 3):
+                found.update(session.scalars(select(ISSUES.c.key).where(_child_of(chunk))))
+        return found
 
     def keys_among(self, keys: Collection[str], synced_since: datetime | None = None) -> set[str]:
         """The live cached keys among ``keys``; with ``synced_since``, only those a sync wrote
@@ -453,8 +495,9 @@ class RunKeys:
         return MembershipCounts(joined=joined, left=left)
 
     def fill_tree(self, tag: str, root_tags: Sequence[str]) -> None:
-        """Make ``tag`` the keys in the sets ``root_tags`` and every cached, not deleted issue
-        below them (``Cache.children_parents``, written to a set instead of returned).
+        """Make ``tag`` the keys in the sets ``root_tags`` and every cached, live issue below
+        them (``Cache.children_parents``, written to a set instead of returned). An issue out of
+        scope is no parent of the tree: it comes back through Jira's answers, not the cache's.
 
         Walked a level at a time, TREE_CHUNK parents per statement: a recursive CTE holds every
         key it reached in SQLite's memory (5 MB at 70,000 keys, more beyond)."""
@@ -488,17 +531,17 @@ class RunKeys:
     def fill_changed(
         self, tag: str, of_tag: str, since: datetime, joined_mappings: Sequence[str]
     ) -> None:
-        """Make ``tag`` the keys of ``of_tag`` that a sync wrote at or after ``since`` (live
-        ones), or that joined one of ``joined_mappings`` at or after it."""
+        """Make ``tag`` the keys of ``of_tag`` that a sync wrote after ``since`` (live ones), or
+        that joined one of ``joined_mappings`` after it and are still members."""
         # EXISTS: a probe per key of the set, rather than every written key gathered first.
         written = exists().where(
-            ISSUES.c.key == RUN_KEYS.c.key, _live(), ISSUES.c.synced_at >= since
+            ISSUES.c.key == RUN_KEYS.c.key, _live(), ISSUES.c.synced_at > since
         )
         spans = _table(Membership)
         joined = exists().where(
             spans.c.issue_key == RUN_KEYS.c.key,
             spans.c.mapping_key.in_(joined_mappings),
-            spans.c.joined_at >= since,
+            spans.c.joined_at > since,
             spans.c.left_at.is_(None),
         )
         changed = select(literal(tag, String()), RUN_KEYS.c.key).where(
@@ -534,6 +577,27 @@ class RunKeys:
         for rows in self._paged(statement, RUN_KEYS.c.key, size):
             yield [(key, int(level)) for key, level in rows]
 
+    def strays(self, tag: str, size: int) -> Iterator[list[str]]:
+        """Keys of the issues out of scope (not deleted) whose cached parent, Epic Link or
+        Parent Link is in the set ``tag``, sorted, in chunks of ``size``."""
+        below = or_(*(_in_sets(column, [tag]) for column in PARENT_COLUMNS))
+        statement = select(ISSUES.c.key).where(
+            ISSUES.c.deleted_at.is_(None), ISSUES.c.out_of_scope_at.is_not(None), below
+        )
+        for rows in self._paged(statement, ISSUES.c.key, size):
+            yield [key for (key,) in rows]
+
+    def among(self, tag: str, keys: Collection[str]) -> set[str]:
+        """Those of ``keys`` that are in the set ``tag``."""
+        found: set[str] = set()
+        with self._begin() as connection:
+            for chunk in chunks(sorted(set(keys))):
+                statement = select(RUN_KEYS.c.key).where(
+                    RUN_KEYS.c.tag == tag, RUN_KEYS.c.key.in_(chunk)
+                )
+                found.update(connection.scalars(statement))
+        return found
+
     def unfetched(
         self, tags: Sequence[str], size: int, synced_since: datetime | None = None
     ) -> Iterator[list[str]]:
@@ -547,13 +611,20 @@ class RunKeys:
             yield [key for (key,) in rows]
 
     def unlisted(
-        self, listed_tags: Sequence[str], size: int, synced_before: datetime | None = None
+        self,
+        listed_tags: Sequence[str],
+        size: int,
+        synced_before: datetime | None = None,
+        among: Sequence[str] = (),
     ) -> Iterator[list[str]]:
         """Keys of live cached issues in none of the sets ``listed_tags``, sorted, in chunks of
-        ``size``; with ``synced_before``, only those no sync wrote since then."""
+        ``size``; with ``synced_before``, only those no sync wrote since then; with ``among``,
+        only those in one of these sets."""
         statement = select(ISSUES.c.key).where(_live(), ~_in_sets(ISSUES.c.key, listed_tags))
         if synced_before is not None:
             statement = statement.where(ISSUES.c.synced_at < synced_before)
+        if among:
+            statement = statement.where(_in_sets(ISSUES.c.key, among))
         for rows in self._paged(statement, ISSUES.c.key, size):
             yield [key for (key,) in rows]
 
@@ -585,11 +656,18 @@ class RunKeys:
 class _IssueUpsert:
     """One batch of issues against what the cache holds of them."""
 
-    def __init__(self, connection: Connection, records: Sequence[IssueRecord], now: datetime):
+    def __init__(
+        self,
+        connection: Connection,
+        records: Sequence[IssueRecord],
+        now: datetime,
+        out_of_scope: Collection[str] = (),
+    ):
         self.connection = connection
         self.now = now
         self.records = list({record.id: record for record in records}.values())  # last wins
         self.ids = [record.id for record in self.records]
+        self.out_of_scope = set(out_of_scope)
 
     def run(self) -> UpsertCounts:
         if not self.records:
@@ -601,7 +679,7 @@ class _IssueUpsert:
             FIELD_CHANGES, FIELD_CHANGE_FIELDS, "field_changes", stored
         )
         relinked = self._changed_links(stored)
-        rows = [_issue_row(record, self.now) for record in self.records]
+        rows = [self._row(record, stored.get(record.id)) for record in self.records]
         written = [r for r in rows if r["id"] not in stored or _differs(r, stored[r["id"]])]
         self._write_issues(written, stored.keys() - {r["id"] for r in written})
         self._insert_history(TRANSITIONS, transitions)
@@ -616,7 +694,20 @@ class _IssueUpsert:
         changes = [(keys[i], i not in stored, i in moved) for i in sorted(touched)]
         _queue_changes(self.connection, self.now, changes)
         new, updated = len(self.ids) - len(stored), len(touched & stored.keys())
-        return UpsertCounts(new, updated, len(stored) - updated, len(transitions))
+        marked = sum(
+            1
+            for row in rows
+            if row["out_of_scope_at"] is not None
+            and (stored.get(row["id"]) or {}).get("out_of_scope_at") is None
+        )
+        return UpsertCounts(new, updated, len(stored) - updated, len(transitions), marked)
+
+    def _row(self, record: IssueRecord, stored: Mapping[str, Any] | None) -> dict[str, Any]:
+        row = _issue_row(record, self.now)
+        if record.key in self.out_of_scope:
+            # The first moment it was noticed is the one kept, as ``_flag`` does.
+            row["out_of_scope_at"] = (stored or {}).get("out_of_scope_at") or self.now
+        return row
 
     def _drop_reused_keys(self, stored: Mapping[int, Mapping[str, Any]]) -> None:
         """Delete cached issues whose key Jira now gives to another issue (a project deleted
@@ -818,14 +909,13 @@ def _live() -> ColumnElement[bool]:
     return Issue.deleted_at.is_(None) & Issue.out_of_scope_at.is_(None)
 
 
+PARENT_COLUMNS = (ISSUES.c.parent_key, ISSUES.c.epic_link_key, ISSUES.c.parent_link_key)
+
+
 def _child_of(parents: Sequence[str]) -> ColumnElement[bool]:
-    """An issue not deleted whose parent, Epic Link or Parent Link is among ``parents``. (A
-    WHERE it is: SQLite reads ``INSERT ... SELECT ... ON CONFLICT`` only with one.)"""
-    return ISSUES.c.deleted_at.is_(None) & or_(
-        ISSUES.c.parent_key.in_(parents),
-        ISSUES.c.epic_link_key.in_(parents),
-        ISSUES.c.parent_link_key.in_(parents),
-    )
+    """A live issue whose parent, Epic Link or Parent Link is among ``parents``. (A WHERE it
+    is: SQLite reads ``INSERT ... SELECT ... ON CONFLICT`` only with one.)"""
+    return _live() & or_(*(column.in_(parents) for column in PARENT_COLUMNS))
 
 
 def _in_sets(key: ColumnElement[str], tags: Sequence[str]) -> Exists:
@@ -883,7 +973,7 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def _subtree_query(roots: Sequence[str]) -> Any:
     """Keys below ``roots`` (and the cached roots), walked in the database by a recursive CTE,
     so the issues table never has to fit in memory. UNION, not UNION ALL, ends loops."""
-    live = Issue.deleted_at.is_(None)
+    live = _live()
     # Seeded with the roots' children too: a root need not be cached for its children to be.
     seed = select(Issue.key).where(
         live,

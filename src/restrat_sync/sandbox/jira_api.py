@@ -256,6 +256,7 @@ class JiraApi:
         add(router, "GET", version, "/issueLinkType", self.issue_link_types)
         add(router, "GET", version, "/issue/{issueIdOrKey}", self.get_issue)
         add(router, "PUT", version, "/issue/{issueIdOrKey}", self.edit_issue)
+        add(router, "DELETE", version, "/issue/{issueIdOrKey}", self.delete_issue)
         add(router, "POST", version, "/issue", self.create_issue)
         add(router, "GET", version, "/issue/{issueIdOrKey}/transitions", self.get_transitions)
         add(router, "POST", version, "/issue/{issueIdOrKey}/transitions", self.do_transition)
@@ -574,6 +575,14 @@ class JiraApi:
         with self._writing() as portfolio:
             issue = self._issue(portfolio, request)
             jira_writes.edit(portfolio, issue, body, self.state.flavor, self._caller_id())
+        return Response(204)
+
+    def delete_issue(self, request: Request, version: str) -> Response:
+        flag = (request.arg("deleteSubtasks") or "false").lower()
+        if flag not in ("true", "false"):
+            raise jira_error(400, f"The value '{flag}' for 'deleteSubtasks' is not valid.")
+        with self._writing() as portfolio:
+            jira_writes.delete(portfolio, self._issue(portfolio, request), flag == "true")
         return Response(204)
 
     def create_issue(self, request: Request, version: str) -> Response:

@@ -164,6 +164,10 @@ class Portfolio:
         for history in issue.histories:
             self._last_history_id = max(self._last_history_id, history.id)
 
+    def remove_issue(self, issue: Issue) -> None:
+        del self.issues[issue.key]
+        del self._by_id[issue.id]
+
     def find_issue(self, id_or_key: str) -> Issue | None:
         """Look an issue up the way Jira's ``{issueIdOrKey}`` path segment does."""
         if id_or_key.isdigit():

@@ -3,7 +3,8 @@
 Around the routes sit the behaviours of a real Atlassian site that a client must survive:
 authentication (401 like Jira), latency, rate limiting (429 with ``Retry-After`` and the
 ``X-RateLimit-*`` headers) and random 503s. ``/_sandbox/`` holds the admin endpoints that tests
-and benchmarks use: request statistics and a data reset.
+and benchmarks use: request statistics, a data reset, and holds (``holds.py``: stop the first
+request that matches until a test releases it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from restrat_sync.sandbox.holds import Holds
 from restrat_sync.sandbox.http_app import HttpError, Request, Response, Router, parse_query
 from restrat_sync.sandbox.model import Portfolio, User
 
@@ -110,6 +112,7 @@ class SandboxApp:
     def __init__(self, state: SandboxState, installers: list[RouteInstaller]) -> None:
         self.state = state
         self.router = Router()
+        self.holds = Holds()
         self._rng = random.Random(state.options.seed)
         self._rng_lock = threading.Lock()
         self._limiter = (
@@ -133,6 +136,7 @@ class SandboxApp:
             refusal = None if public else self._refusal(request)
             if refusal is not None:
                 return refusal
+            self.holds.wait_if_held(request)
         try:
             return route.handler(request)
         except HttpError as err:
@@ -202,11 +206,28 @@ class SandboxApp:
                 self.state.portfolio = fresh
             for on_reset in self.state.extras.get("on_reset", []):
                 on_reset()
+            self.holds.release_all()
             return Response(204)
 
         self.router.add("GET", "/_sandbox/stats", stats)
         self.router.add("DELETE", "/_sandbox/stats", reset_stats)
         self.router.add("POST", "/_sandbox/reset", reset)
+        self._install_hold_routes()
+
+    def _install_hold_routes(self) -> None:
+        def add(request: Request) -> Response:
+            return Response(201, self.holds.add(request.json()).as_json())
+
+        def show(request: Request) -> Response:
+            return Response(200, self.holds.get(request.params["id"]).as_json())
+
+        def release(request: Request) -> Response:
+            self.holds.release(request.params["id"])
+            return Response(204)
+
+        self.router.add("POST", "/_sandbox/holds", add)
+        self.router.add("GET", "/_sandbox/holds/{id}", show)
+        self.router.add("DELETE", "/_sandbox/holds/{id}", release)
 
 
 def _unauthorised_body(path: str) -> Any:
@@ -262,6 +283,13 @@ def _make_handler(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
             except Exception:  # a sandbox bug must answer 500, as a real server would
                 log.exception("sandbox error on %s %s", self.command, self.path)
                 response = Response(500, {"errorMessages": ["Internal server error"]})
+            try:
+                self._answer(response)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client went away (a test killed it during a hold): nothing to answer.
+                self.close_connection = True
+
+        def _answer(self, response: Response) -> None:
             payload = response.encoded()
             self.send_response(response.status)
             if response.body is not None:
