@@ -264,6 +264,11 @@ def _add_metrics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "(2026-Q4)",
     )
     metrics.add_argument("--theme", metavar="KEY", help="show one theme only")
+    metrics.add_argument(
+        "--initiative",
+        metavar="KEY",
+        help="show one initiative only (an issue key, e.g. PORT-12; docs/metrics.md#initiatives)",
+    )
     metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
     metrics.add_argument(
         "--history",
@@ -282,7 +287,7 @@ def _run_metrics(args: argparse.Namespace) -> int:
     from restrat_sync.cache import open_cache
     from restrat_sync.config import load_config
     from restrat_sync.errors import ConfigError
-    from restrat_sync.metrics.report import metrics_json, metrics_table
+    from restrat_sync.metrics.report import metrics_json, metrics_table, unknown_initiative
     from restrat_sync.metrics.runner import compute_and_store
     from restrat_sync.model.periods import parse_period, recent_periods
     from restrat_sync.settings import load_settings
@@ -292,6 +297,8 @@ def _run_metrics(args: argparse.Namespace) -> int:
     if args.theme is not None and args.theme not in {t.key for t in config.themes}:
         known = ", ".join(t.key for t in config.themes)
         raise ConfigError([f"--theme {args.theme}: no such theme (themes: {known})"])
+    if args.theme is not None and args.initiative is not None:
+        raise ConfigError(["--theme and --initiative: show one theme or one initiative, not both"])
     now = datetime.now(UTC)
     try:
         period = parse_period(args.period, now, config.timezone)
@@ -305,12 +312,18 @@ def _run_metrics(args: argparse.Namespace) -> int:
         run = compute_and_store(cache, config, periods, now)
     finally:
         cache.close()
+    # Initiatives are items of the cache: known only once it is read.
+    if args.initiative is not None:
+        problem = unknown_initiative(args.initiative, run.prepared.initiatives)
+        if problem:
+            raise ConfigError([problem])
     shown = run.periods[0]
     if args.json:
-        document = metrics_json(run.prepared, shown, run.current, now, args.theme)
+        document = metrics_json(run.prepared, shown, run.current, now, args.theme, args.initiative)
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join(metrics_table(run.prepared, shown, run.current, args.theme)))
+        table = metrics_table(run.prepared, shown, run.current, args.theme, args.initiative)
+        print("\n".join(table))
     return 0
 
 
