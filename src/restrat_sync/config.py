@@ -361,6 +361,8 @@ class PagesConfig(Strict):
     trend_months: int = Field(default=12, ge=3, le=24)  # overview and quarterly AV trend
     trend_weeks: int = Field(default=12, ge=4, le=53)  # overview velocity trend
     wip_listed: int = Field(default=10, ge=1, le=100)  # oldest items in progress listed
+    # Rows of a theme page's initiative table (the largest shares), one count macro each.
+    initiatives_listed: int = Field(default=20, ge=1, le=100)
 
 
 class SyncOptions(Strict):

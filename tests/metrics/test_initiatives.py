@@ -7,8 +7,9 @@ effort is in active days; computed on 5 December.
 The portfolio, as Jira has it now:
 
 - GROWTH anchors INIT-A, INIT-C (initiatives) and EPIC-9 (an epic); RELIABILITY anchors
-  INIT-B; INIT-D is an initiative no theme selects. The anchors' most common level is 2, so
-  the initiatives are the four INIT items.
+  INIT-B. The anchors' most common level is 2, so the initiatives are the items at level 2
+  that a theme reached: INIT-A, INIT-B, INIT-C. INIT-D, at level 2 too, hangs from no theme:
+  it is no initiative.
 - INIT-C <- EPIC-1 (re-parented from INIT-A to INIT-C on day 16; In Progress on October 1, its
   decision) <- S-1 (In Progress day 9 .. Done day 23, due November 30) and S-3 (In Progress
   October 5 .. Done October 15).
@@ -30,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restrat_sync.cache.portfolio import CachedPortfolio
-from restrat_sync.config import UNALIGNED, AttributionMode, Config
+from restrat_sync.config import AttributionMode, Config
 from restrat_sync.metrics.compute import OVERALL, compute_periods, initiative_scope, prepare
 from restrat_sync.metrics.results import as_json
 from restrat_sync.model.periods import parse_period
@@ -96,10 +97,10 @@ def test_each_initiative_gets_the_metrics_of_the_work_below_it() -> None:
       day 9 -> 23 = 14 days; due November 30, done on the 23rd: on time, rate 1.
     - INIT-B: S-2, velocity 1, flow time 4; due November 5, done on the 6th: late, rate 0.
       EPIC-2 decided on day 1 (In Progress), its work started on day 2: a lag of 1 day.
-    - INIT-D: S-5 in progress at the end (1 December): load 1, age 1 Dec 00:00 - 20 Nov 09:00
-      = 10.625 days. EPIC-4 decided on day 10, no work: pending, age 20.625 days.
     - INIT-A: nothing finished, nothing due, no decision: velocity 0, no flow time, no rate.
-    - S-9 hangs from no initiative: in none, but in ``overall``."""
+    - S-9 hangs from no initiative, nor do EPIC-4 and S-5 below INIT-D, which no theme
+      reaches: they are in no initiative scope, and INIT-D has none. S-5 is in progress at the
+      end (1 December), age 1 Dec 00:00 - 20 Nov 09:00 = 10.625 days: the unaligned load."""
     november = compute(initiatives_portfolio(), "2026-11")
     assert november.of(C, "flow").velocity.keys == ("S-1",)
     assert november.of(C, "flow").flow_time.median_days == pytest.approx(14)
@@ -111,8 +112,8 @@ def test_each_initiative_gets_the_metrics_of_the_work_below_it() -> None:
     assert november.of(B, "predictability").rate == 0.0
     assert november.of(B, "decision_lag").keys == ("EPIC-2",)
     assert november.of(B, "decision_lag").median_days == pytest.approx(1)
-    assert november.of(D, "flow").load.ages == (("S-5", pytest.approx(10.625)),)
-    assert november.of(D, "decision_lag").pending == (("EPIC-4", pytest.approx(20.625)),)
+    assert november.of(D, "flow") is None
+    assert november.of("unaligned", "flow").load.ages == (("S-5", pytest.approx(10.625)),)
     assert november.of(A, "flow").velocity.count == 0
     assert november.of(A, "flow").flow_time.median_days is None
     assert november.of(A, "predictability").rate is None
@@ -124,7 +125,7 @@ def test_initiative_scopes_are_not_merged_into_overall() -> None:
     in an initiative; the initiative scopes hold S-1 and S-2 only (S-9 is below none)."""
     november = compute(initiatives_portfolio(), "2026-11")
     assert november.of(OVERALL, "flow").velocity.keys == ("S-1", "S-2", "S-9")
-    in_initiatives = [key for s in (A, B, C, D) for key in november.of(s, "flow").velocity.keys]
+    in_initiatives = [key for s in (A, B, C) for key in november.of(s, "flow").velocity.keys]
     assert sorted(in_initiatives) == ["S-1", "S-2"]
 
 
@@ -158,14 +159,10 @@ def test_an_item_moving_between_initiatives_mid_period_splits_its_effort_at_the_
 
 def test_a_theme_whose_work_is_all_below_its_initiatives_is_shared_out_whole() -> None:
     """RELIABILITY's only effort in November is S-2's 4 days, below INIT-B: share 1. GROWTH's
-    initiatives share 14 of its 16 days: S-9 hangs from an epic anchor, below no initiative.
-    INIT-D, unaligned, has all of the unaligned effort (S-5's 10.625 days)."""
+    initiatives share 14 of its 16 days: S-9 hangs from an epic anchor, below no initiative."""
     november = compute(initiatives_portfolio(), "2026-11")
     assert november.of(B, "effort").share == 1.0
     assert november.of(A, "effort").share + november.of(C, "effort").share == pytest.approx(14 / 16)
-    unaligned = november.of(D, "effort")
-    assert (unaligned.theme, unaligned.share) == (UNALIGNED, 1.0)
-    assert unaligned.effort == pytest.approx(10.625)
 
 
 def test_an_initiative_changing_theme_mid_period_shares_only_what_it_spent_there() -> None:
@@ -218,7 +215,7 @@ def test_a_configured_level_overrides_the_anchors() -> None:
     data = config().model_dump()
     data["hierarchy"]["initiative_level"] = 1
     prepared = prepare(initiatives_portfolio(), Config.model_validate(data))
-    assert prepared.initiatives == ("EPIC-1", "EPIC-2", "EPIC-4", "EPIC-5", "EPIC-9")
+    assert prepared.initiatives == ("EPIC-1", "EPIC-2", "EPIC-9")  # not INIT-D's epics
 
 
 # --- properties ----------------------------------------------------------------------------------
@@ -257,4 +254,22 @@ def test_computed_on_a_date_the_rolling_window_has_initiative_scopes_too() -> No
     prepared = prepare(initiatives_portfolio(), config())
     window = parse_period("last-4-weeks", datetime(2026, 11, 24, tzinfo=UTC), "UTC")
     (result,) = compute_periods(prepared, [window], datetime(2026, 11, 24, tzinfo=UTC))
-    assert {scope for scope, metric in result.results if metric == "effort"} == {A, B, C, D}
+    assert {scope for scope, metric in result.results if metric == "effort"} == {A, B, C}
+
+
+def test_an_initiative_nothing_touched_has_no_scope_in_the_period() -> None:
+    """Before September nothing existed: no initiative scope in August. INIT-X, done on
+    September 10 with nothing below it, has a scope in September and none in November."""
+    cached = initiatives_portfolio()
+    done = work("INIT-X", "Initiative", None, (datetime(2026, 9, 10, tzinfo=UTC), "Done"))
+    spans = (*ANCHORS, MemberSpan("RELIABILITY", "INIT-X", FIRST_SYNC, None))
+    cached = replace(cached, items={**cached.items, "INIT-X": done}, theme_spans=spans)
+    cached.members["theme:RELIABILITY"].add("INIT-X")
+    prepared = prepare(cached, config())
+    periods = [parse_period(label, NOW, "UTC") for label in ("2026-08", "2026-09", "2026-11")]
+    august, september, november = compute_periods(prepared, periods, NOW)
+    assert not [scope for scope, _ in august.results if scope.startswith("initiative:")]
+    x = initiative_scope("INIT-X")
+    assert september.of(x, "pivots").active_decisions == 1
+    assert november.of(x, "effort") is None
+    assert november.of(A, "effort") is not None

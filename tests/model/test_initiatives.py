@@ -46,13 +46,15 @@ def test_the_initiative_level_follows_the_anchors_unless_configured(
     assert initiative_level(configured, anchor_levels) == expected
 
 
-def test_initiatives_are_every_item_at_the_level_aligned_or_not() -> None:
+def test_initiatives_are_the_items_at_the_level_that_a_theme_ever_reached() -> None:
+    """I-3 is at the level but no theme ever reached it: it is no initiative."""
     items = {
         key: replace(item(key), level=level)
-        for key, level in [("I-2", 2), ("I-10", 2), ("E-1", 1), ("S-1", 0)]
+        for key, level in [("I-2", 2), ("I-10", 2), ("I-3", 2), ("E-1", 1), ("S-1", 0)]
     }
-    assert initiatives_of(items, 2) == ("I-10", "I-2")
-    assert initiatives_of(items, None) == ()
+    themed = {"I-2", "I-10", "E-1", "S-1"}
+    assert initiatives_of(items, 2, themed) == ("I-10", "I-2")
+    assert initiatives_of(items, None, themed) == ()
 
 
 def test_an_epic_moved_between_initiatives_takes_its_stories_from_the_moment_it_moved() -> None:

@@ -1,5 +1,5 @@
 """The theme page's table of initiatives: the theme's own initiatives of the rolling window,
-their numbers, and one count macro each of their items in progress."""
+the largest share first, their numbers, and one count macro each of their items in progress."""
 
 from __future__ import annotations
 
@@ -46,14 +46,15 @@ def portfolio() -> dict[str, Any]:
     )
 
 
-def test_a_theme_lists_its_own_initiatives_by_project_and_number() -> None:
-    """GROWTH's initiatives are those whose theme at the window's end was GROWTH: PORT-2, PORT-9,
-    PORT-10 (not PORT-7, RELIABILITY's); PORT-9 is not in the cache any more."""
+def test_a_theme_lists_its_own_initiatives_the_largest_share_first() -> None:
+    """GROWTH's initiatives are those whose theme at the window's end was GROWTH: PORT-2 (50%),
+    PORT-10 (25%), PORT-9 (no share: last), not PORT-7, RELIABILITY's; PORT-9 is not in the
+    cache any more."""
     growth, reliability = theme_models(builders.inputs(portfolio(), initiatives=SUMMARIES))
     assert [(r.key, r.summary) for r in growth.initiatives] == [
         ("PORT-2", "Wallets"),
-        ("PORT-9", None),
         ("PORT-10", NASTY),
+        ("PORT-9", None),
     ]
     assert [r.key for r in reliability.initiatives] == ["PORT-7"]
 
@@ -80,7 +81,7 @@ def test_each_initiative_has_one_count_macro_of_its_items_in_progress() -> None:
     initiative, never by a list each."""
     body = theme_body(builders.inputs(portfolio(), initiatives=SUMMARIES))
     counts = [m for m in macros(body, "jira") if m.get("count") == "true"]
-    assert [m["jqlQuery"] for m in counts] == ["key in (PAY-5)", "key in (PAY-3, PAY-4)"]
+    assert [m["jqlQuery"] for m in counts] == ["key in (PAY-3, PAY-4)", "key in (PAY-5)"]
     assert all(m["server"] == "Acme Jira" and m["serverId"] == "1a2b-3c4d" for m in counts)
 
 
@@ -91,6 +92,15 @@ def test_a_long_set_in_progress_takes_one_count_macro_per_chunk() -> None:
     assert len(counts) == 2
     assert sum(m["jqlQuery"].count("PAY-") for m in counts) == len(many)
     assert " + " in "".join(row(body, "PORT-2")[8].itertext())
+
+
+def test_beyond_the_configured_rows_the_rest_are_named_without_macros() -> None:
+    """``pages.initiatives_listed: 1``: PORT-2's row, then a line naming the other two."""
+    settings = builders.config(pages={"initiatives_listed": 1})
+    body = theme_body(builders.inputs(portfolio(), settings, initiatives=SUMMARIES))
+    assert "".join(row(body, "PORT-2")[0].itertext()) == "PORT-2"
+    assert "2 more initiatives with smaller shares: PORT-10, PORT-9." in text(body)
+    assert len([m for m in macros(body, "jira") if m.get("count") == "true"]) == 0
 
 
 def test_a_theme_without_initiatives_says_so() -> None:

@@ -105,6 +105,11 @@ class _Touching:
     due: Near
     decisions: Near
 
+    def scopes(self) -> list[str]:
+        """The scopes some item touches the period in, in any index, sorted."""
+        indexes = (self.flow, self.due, self.decisions)
+        return sorted({scope for near in indexes for scope, windows in near.items() if windows})
+
 
 def _touching(spans: Spans, periods: Sequence[Period]) -> list[_Touching]:
     found = zip(
@@ -174,17 +179,20 @@ def _initiative_metrics(
     found: Mapping[str, pivots.ItemPivots],
     efforts: tuple[alignment.Alignment, Mapping[str, Sequence[Piece]]],
 ) -> dict[tuple[str, str], Any]:
-    """The metrics of every initiative scope: the theme scopes' metrics, from the initiatives'
-    own indexes and with no ``overall`` merged from them, plus the effort and its share."""
-    scopes = run.prepared.initiative_scopes()
+    """The metrics of the initiative scopes something touched in ``period``: the theme scopes'
+    metrics, from the initiatives' own indexes and with no ``overall`` merged from them, plus
+    the effort and its share. An initiative nothing touched (finished before the period, say:
+    the initiative is a decision item of its own scope, so an open one always touches it) has
+    no scope in the period, so a portfolio's old initiatives cost nothing."""
+    scopes = near.scopes()
     if not scopes:
         return {}
     by_metric: dict[str, Mapping[str, Any]] = {
         "flow": _flow(run, period, near.flow, scopes),
         "decision_lag": _decision_lag(run, period, near.decisions, scopes),
-        "pivots": _initiative_pivots(run, period, near.decisions, found),
+        "pivots": _initiative_pivots(run, period, near.decisions, found, scopes),
         "predictability": _predictability(run, period, near.due, scopes),
-        "effort": _initiative_efforts(run, observed(period, run.now), near.flow, *efforts),
+        "effort": _initiative_efforts(run, observed(period, run.now), near.flow, scopes, *efforts),
     }
     return {
         (scope, metric): values[scope] for scope in scopes for metric, values in by_metric.items()
@@ -269,13 +277,17 @@ def _pivots(
 
 
 def _initiative_pivots(
-    run: _Run, period: Period, near: Near, found: Mapping[str, pivots.ItemPivots]
+    run: _Run,
+    period: Period,
+    near: Near,
+    found: Mapping[str, pivots.ItemPivots],
+    scopes: Iterable[str],
 ) -> dict[str, pivots.Pivots]:
     """Each initiative's pivots: the events of the decision items it held when they happened,
     a theme change included (it counts where the item was from that moment). A move between
     initiatives is the re-parent of the item that moved, counted where it went."""
     results: dict[str, pivots.Pivots] = {}
-    for scope in run.prepared.initiative_scopes():
+    for scope in scopes:
         windows = near.get(scope, ())
         held = _held(run, found, windows, period)
         changes = [
@@ -335,6 +347,7 @@ def _initiative_efforts(
     run: _Run,
     period: Period,
     near: Near,
+    scopes: Iterable[str],
     shares: alignment.Alignment,
     pieces: Mapping[str, Sequence[Piece]],
 ) -> dict[str, InitiativeEffort]:
@@ -351,8 +364,8 @@ def _initiative_efforts(
     by_bucket = {bucket.bucket: bucket.effort for bucket in shares.buckets}
     last = period.end - INSTANT
     results: dict[str, InitiativeEffort] = {}
-    for key in prepared.initiatives:
-        scope = initiative_scope(key)
+    for scope in scopes:
+        key = scope.removeprefix(INITIATIVE_PREFIX)
         credited = credited_pieces(near.get(scope, ()), pieces, within)
         theme = prepared.history.theme_at(key, last)
         results[scope] = initiative_effort(credited, theme, by_bucket[theme], measure)

@@ -143,7 +143,7 @@ def prepare(
         (lambda key, _: graph.ancestors(key)) if structure is None else structure.ancestors_at
     )
     facts = _decision_facts(config, items, timelines, ancestors_at)
-    initiatives = initiatives_of(items, _initiative_level(cached, config))
+    initiatives = initiatives_of(items, _initiative_level(cached, config), history.claims)
     by_initiative = (
         initiatives_now(graph, initiatives)
         if structure is None

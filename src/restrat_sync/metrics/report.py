@@ -102,7 +102,7 @@ def metrics_table(
         lines.append(_initiative_line(initiative, result))
     lines += ["", _row(HEADINGS)]
     shares = {bucket.bucket: bucket for bucket in alignment.buckets}
-    rows = _rows(prepared, theme, initiative)
+    rows = _rows(prepared, result, theme, initiative)
     for name, scope in rows:
         lines.append(_row(_cells(name, shares.get(name), result, scope)))
     lines += ["", LEGEND]
@@ -114,10 +114,13 @@ def metrics_table(
     return lines
 
 
-def _rows(prepared: Prepared, theme: str | None, initiative: str | None) -> list[tuple[str, str]]:
-    """(name, scope) of each row of the table."""
+def _rows(
+    prepared: Prepared, result: PeriodMetrics, theme: str | None, initiative: str | None
+) -> list[tuple[str, str]]:
+    """(name, scope) of each row of the table; an initiative nothing touched has none."""
     if initiative is not None:
-        return [(initiative, initiative_scope(initiative))]
+        scope = initiative_scope(initiative)
+        return [(initiative, scope)] if result.of(scope, "effort") else []
     themes = prepared.config.themes
     rows = [(t.key, theme_scope(t.key)) for t in themes if theme in (None, t.key)]
     if theme is None:
@@ -127,6 +130,8 @@ def _rows(prepared: Prepared, theme: str | None, initiative: str | None) -> list
 
 def _initiative_line(key: str, result: PeriodMetrics) -> str:
     effort = result.of(initiative_scope(key), "effort")
+    if effort is None:
+        return f"initiative {key}: nothing below it touched {result.period.label}"
     theme = effort.theme
     return (
         f"initiative {key}, of {theme} at the period's end: effort {effort.effort:.1f}, "

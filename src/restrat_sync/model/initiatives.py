@@ -13,8 +13,11 @@ current anchors (ties to the higher level);
 
 No anchor in the cache and no configured level: no initiatives.
 
-**Which items.** Every cached item at that level, aligned or not: an initiative no theme
-reaches is still a real portfolio item, and its numbers are what shows it needs a theme.
+**Which items.** The cached items at that level that belonged to a theme at some instant (with
+``attribution: current``: that belong to one now). An initiative is a unit of a theme, and its
+share is of its theme. An item at that level that no theme ever reached stays out: its work
+counts in the unaligned bucket, and there can be thousands of them (every unaligned epic, when
+the anchors are epics), each of which would add five snapshots to every period.
 
 **Membership over time.** Exactly the themes' rule, with each initiative its own bucket,
 anchored for all time: an item belongs at instant t to the initiative above it at t, the
@@ -26,7 +29,7 @@ memory that is ``model.history.attribute_over_time``; with ``attribution: curren
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Container, Iterable, Mapping
 
 from restrat_sync.model.graph import Graph, attribute
 from restrat_sync.model.history import ThemeHistory, attribute_over_time, static_history
@@ -49,11 +52,16 @@ def initiative_level(configured: int | None, anchor_levels: Iterable[int]) -> in
     return level - 1 if level > INITIATIVE_LEVEL else level
 
 
-def initiatives_of(items: Mapping[str, WorkItem], level: int | None) -> tuple[str, ...]:
-    """The keys of the items at ``level``, sorted; () for no level."""
+def initiatives_of(
+    items: Mapping[str, WorkItem], level: int | None, themed: Container[str]
+) -> tuple[str, ...]:
+    """The keys of the items at ``level`` that are in ``themed`` (those a theme reached at some
+    instant), sorted; () for no level."""
     if level is None:
         return ()
-    return tuple(sorted(key for key, item in items.items() if item.level == level))
+    return tuple(
+        sorted(key for key, item in items.items() if item.level == level and key in themed)
+    )
 
 
 def initiatives_over_time(

@@ -323,7 +323,7 @@ class ThemeModel:
     key_results: tuple[KeyResultProgress, ...] | None  # None: no snapshot
     unreadable: tuple[str, ...]
     footer: Footer
-    initiatives: tuple[InitiativeRow, ...] = ()  # the theme's own, by project and number
+    initiatives: tuple[InitiativeRow, ...] = ()  # the theme's own, the largest share first
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,16 +443,23 @@ def initiative_rows(
     metrics: PeriodView, theme: str, known: Mapping[str, Anchor]
 ) -> tuple[InitiativeRow, ...]:
     """The initiatives whose own theme at the end of ``metrics``' period was ``theme`` (their
-    ``effort`` snapshot says which), by project and number, with their summary from ``known``."""
+    ``effort`` snapshot says which), the largest share of the theme first (no share last, ties
+    by project and number), with their summary from ``known``."""
     mine = {
         scope.removeprefix(INITIATIVE_PREFIX): got
         for scope, got in metrics.scopes.items()
         if scope.startswith(INITIATIVE_PREFIX) and got.effort and got.effort.theme == theme
     }
-    return tuple(
+    rows = [
         InitiativeRow(key, known[key].summary if key in known else None, mine[key])
         for key in ordered_keys(mine)
-    )
+    ]
+    return tuple(sorted(rows, key=_largest_share_first))
+
+
+def _largest_share_first(row: InitiativeRow) -> float:
+    share = row.metrics.effort.share if row.metrics.effort else None
+    return 1.0 if share is None else -share  # shares are 0..1: no share sorts after all
 
 
 def weekly_model(inputs: PageInputs, period: Period) -> WeeklyModel:

@@ -504,21 +504,34 @@ def config_problems(problems: Sequence[str]) -> list[Part]:
 def initiatives_table(
     rows: Sequence[InitiativeRow], theme: ThemeRef, settings: RenderSettings
 ) -> list[Part]:
-    """A row per initiative of the theme: its share of the theme's effort and its headline
+    """A row per initiative of the theme, the largest shares first and at most
+    ``pages.initiatives_listed`` of them: its share of the theme's effort and its headline
     numbers, with one count macro of its items in progress (a link to them in Jira), so the
-    page grows by a macro per initiative, not by a list each."""
+    page grows by a macro per row listed, not by a list each. The rest are named in a line."""
     if not rows:
         return [paragraph(f"No initiative of {theme.name} in the last four weeks.")]
     header = ["initiative", "summary", f"share of {theme.name}'s effort", "velocity"]
     header += ["flow time, median", "decision lag, median", "pending decisions", "on time"]
     header.append("in progress")
+    listed, rest = (
+        rows[: settings.pages.initiatives_listed],
+        rows[settings.pages.initiatives_listed :],
+    )
     return [
         paragraph(
-            "Each initiative whose own theme is this one at the end of the window. Its share "
-            "counts the effort spent below it while that work was in this theme; the last "
-            "column counts its items in progress at the end of the window, live from Jira."
+            "Each initiative whose own theme is this one at the end of the window, the largest "
+            "share first. Its share counts the effort spent below it while that work was in "
+            "this theme; the last column counts its items in progress at the end of the "
+            "window, live from Jira."
         ),
-        table(header, [_initiative_cells(row, settings) for row in rows]),
+        table(header, [_initiative_cells(row, settings) for row in listed]),
+        paragraph(
+            f"{plural(len(rest), 'more initiative')} with smaller shares: "
+            + ", ".join(row.key for row in rest)
+            + "."
+        )
+        if rest
+        else None,
     ]
 
 
