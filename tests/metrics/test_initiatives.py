@@ -170,7 +170,8 @@ def test_an_initiative_changing_theme_mid_period_shares_only_what_it_spent_there
     day 9 to 23) spent 7 days in GROWTH, then 7 in RELIABILITY; S-2 (below INIT-B) 4 in
     RELIABILITY. INIT-A ends November in RELIABILITY with an effort of 14, 7 of it there:
     share 7 / (7 + 4) = 7/11, and INIT-B's 4/11; together 1. Dividing all 14 days by
-    RELIABILITY's 11 would claim 127% of the theme."""
+    RELIABILITY's 11 would claim 127% of the theme. The move is a theme change of INIT-A and
+    of EPIC-1, both held by INIT-A then: two pivots of INIT-A."""
     spans = (
         MemberSpan("GROWTH", "INIT-A", FIRST_SYNC, day(16)),
         MemberSpan("RELIABILITY", "INIT-A", day(16), None),
@@ -190,6 +191,12 @@ def test_an_initiative_changing_theme_mid_period_shares_only_what_it_spent_there
     assert (moved.theme, moved.effort, moved.effort_in_theme) == ("RELIABILITY", 14, 7)
     assert moved.share == pytest.approx(7 / 11)
     assert november.of(B, "effort").share == pytest.approx(4 / 11)
+    events = november.of(A, "pivots").events
+    assert [(e.key, e.kind, e.at) for e in events] == [
+        ("EPIC-1", "theme_change", day(16)),
+        ("INIT-A", "theme_change", day(16)),
+    ]
+    assert november.of(B, "pivots").events == ()
 
 
 def test_effort_in_points_is_credited_where_the_item_finished() -> None:
