@@ -165,8 +165,9 @@ def _period(run: _Run, period: Period, themes: _Touching, initiatives: _Touching
     results = {
         (scope, metric): values[scope] for scope in scopes for metric, values in by_metric.items()
     }
-    pieces = _efforts(run.prepared, observed(period, run.now), themes.flow)
-    shares = _alignment(run.prepared, observed(period, run.now), pieces)
+    happened = observed(period, run.now)
+    pieces = _efforts(run.prepared, happened, themes.flow)
+    shares = _alignment(run.prepared, happened, pieces)
     results[(OVERALL, "alignment")] = shares
     results.update(_initiative_metrics(run, period, initiatives, found, (shares, pieces)))
     return PeriodMetrics(period, results)
