@@ -1,11 +1,12 @@
 """Metrics end to end: sync the sandbox over HTTP, compute, and compare velocity, flow time and
-alignment variance with an independent calculation from the sandbox's own data.
+alignment variance (and each initiative's velocity and effort) with an independent calculation
+from the sandbox's own data.
 
 The calculation here is deliberately naive: it replays each sandbox issue's histories item by
-item and walks the hierarchy per theme, sharing no code with ``restrat_sync.metrics`` or
-``restrat_sync.model``. For the graph with memory (the default ``attribution: history``) it
-rebuilds the whole graph at every moment a parent or a link changed, and credits each active day
-and each finish to the theme of its moment.
+item and walks the hierarchy per theme (or per initiative), sharing no code with
+``restrat_sync.metrics`` or ``restrat_sync.model``. For the graph with memory (the default
+``attribution: history``) it rebuilds the whole graph at every moment a parent or a link
+changed, and credits each active day and each finish to the theme (or initiative) of its moment.
 """
 
 from __future__ import annotations
