@@ -57,6 +57,7 @@ print(json.dumps({
     "transitions": sum(len(i.status_changes) for i in run.prepared.items.values()),
     "periods": len(periods),
     "scopes": len(run.prepared.scopes()),
+    "initiatives": len(run.prepared.initiatives),
     "seconds": total,
     "phases": run.seconds,
     "peak_mb": int(status["VmHWM"].split()[0]) / 1024,
@@ -105,7 +106,8 @@ def main() -> None:
         phases = ", ".join(f"{name} {sec:.2f} s" for name, sec in figures["phases"].items())
         print(
             f"{args.dataset}: {figures['issues']} issues, {figures['transitions']} transitions, "
-            f"{figures['periods']} periods x {figures['scopes']} scopes: "
+            f"{figures['periods']} periods x {figures['scopes']} scopes "
+            f"+ {figures['initiatives']} initiatives: "
             f"{figures['seconds']:.2f} s ({phases}), peak RSS {figures['peak_mb']:.0f} MB"
         )
 

@@ -1,6 +1,7 @@
-"""`restrat-sync metrics`: clear errors for a bad period, an unknown theme and an empty cache;
-`--as-of` and `--restatements` on a cache filled as in tests/cache/test_asof_and_restatements.py.
-The plain happy path is checked end to end in tests/e2e/test_metrics_against_sandbox.py."""
+"""`restrat-sync metrics`: clear errors for a bad period, an unknown theme, a theme and an
+initiative at once, and an empty cache; `--as-of` and `--restatements` on a cache filled as in
+tests/cache/test_asof_and_restatements.py. The happy path and an unknown initiative (which needs
+a synced cache) are checked end to end in tests/e2e/test_metrics_against_sandbox.py."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (["--period", "2026-13"], "--period: '2026-13' is not a period"),
         (["--period", "2025-W53"], "2025 has 52 ISO weeks"),
         (["--theme", "NOPE"], "--theme NOPE: no such theme (themes: GROWTH, RELIABILITY"),
+        (["--theme", "GROWTH", "--initiative", "PORT-1"], "show one theme or one initiative"),
     ],
 )
 def test_bad_arguments_are_named_and_exit_2(

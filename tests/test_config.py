@@ -73,6 +73,11 @@ def test_repository_config_is_valid(config_dir: Path) -> None:
         ("flavor: auto", "flavor: server", "jira.flavor: Input should be 'auto'"),
         ("  alert_days: 14", "  alert_days: 0", "decision.alert_days: Input should be greater"),
         ("        measure: count", "        measure: sum", "key_results[0].measure: Input should"),
+        (
+            "  initiative_level: null",
+            "  initiative_level: 0",
+            "hierarchy: initiative_level (0) must be above flow_level (0)",
+        ),
     ],
 )
 def test_invalid_config_is_rejected_with_path_and_line(

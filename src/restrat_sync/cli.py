@@ -270,6 +270,11 @@ def _add_metrics(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "(2026-Q4); with --restatements, list only that period's",
     )
     metrics.add_argument("--theme", metavar="KEY", help="show one theme only")
+    metrics.add_argument(
+        "--initiative",
+        metavar="KEY",
+        help="show one initiative only (an issue key, e.g. PORT-12; docs/metrics.md#initiatives)",
+    )
     metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
     modes = metrics.add_mutually_exclusive_group()
     modes.add_argument(
@@ -303,6 +308,7 @@ def _run_metrics(args: argparse.Namespace) -> int:
 
     from restrat_sync.cache import open_cache
     from restrat_sync.config import load_config
+    from restrat_sync.errors import ConfigError
     from restrat_sync.metrics import report
     from restrat_sync.metrics.runner import compute_and_store, compute_as_of
     from restrat_sync.model.periods import ROLLING_LABEL, recent_periods
@@ -311,6 +317,8 @@ def _run_metrics(args: argparse.Namespace) -> int:
     settings = load_settings()
     config = load_config(args.config or settings.config).config
     _known_theme(args.theme, [t.key for t in config.themes])
+    if args.theme is not None and args.initiative is not None:
+        raise ConfigError(["--theme and --initiative: show one theme or one initiative, not both"])
     now = datetime.now(UTC)
     as_of = None if args.as_of is None else _as_of(args.as_of, now, config.timezone)
     period = _period(args.period or ROLLING_LABEL, as_of or now, config.timezone)
@@ -329,12 +337,22 @@ def _run_metrics(args: argparse.Namespace) -> int:
             run = compute_and_store(cache, config, periods, now)
     finally:
         cache.close()
+    # Initiatives are items of the cache: known only once it is read.
+    if args.initiative is not None:
+        problem = report.unknown_initiative(args.initiative, run.prepared.initiatives)
+        if problem:
+            raise ConfigError([problem])
     shown = run.periods[0]
     if args.json:
-        document = report.metrics_json(run.prepared, shown, run.current, now, args.theme, as_of)
+        document = report.metrics_json(
+            run.prepared, shown, run.current, now, args.theme, args.initiative, as_of
+        )
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join(report.metrics_table(run.prepared, shown, run.current, args.theme, as_of)))
+        table = report.metrics_table(
+            run.prepared, shown, run.current, args.theme, args.initiative, as_of
+        )
+        print("\n".join(table))
     return 0
 
 

@@ -154,6 +154,19 @@ class Hierarchy(Strict):
     }
     flow_level: int = 0
     links: list[LinkRule] = []
+    # The level whose items are initiatives (a scope each); None: from the themes' anchors
+    # (docs/metrics.md, "Initiatives").
+    initiative_level: int | None = None
+
+    @model_validator(mode="after")
+    def _initiatives_above_flow(self) -> Self:
+        level = self.initiative_level
+        if level is not None and level <= self.flow_level:
+            raise ValueError(
+                f"initiative_level ({level}) must be above flow_level ({self.flow_level}): "
+                "an initiative groups flow items, it is not one"
+            )
+        return self
 
     def level_of(self, hierarchy_level: int | None, issuetype: str, subtask: bool) -> int:
         """Jira's hierarchyLevel; else (Data Center) the level configured for the type name;
@@ -348,6 +361,8 @@ class PagesConfig(Strict):
     trend_months: int = Field(default=12, ge=3, le=24)  # overview and quarterly AV trend
     trend_weeks: int = Field(default=12, ge=4, le=53)  # overview velocity trend
     wip_listed: int = Field(default=10, ge=1, le=100)  # oldest items in progress listed
+    # Rows of a theme page's initiative table (the largest shares), one count macro each.
+    initiatives_listed: int = Field(default=20, ge=1, le=100)
 
 
 class SyncOptions(Strict):

@@ -188,7 +188,8 @@ def test_a_number_unchanged_at_the_close_is_still_restated_later(cache: Cache) -
     """October was computed on 31 October at 23:00, while open, then after its close: GROWTH's
     flow came out the same (PAY-2 finished on the 15th, nothing in progress), so its stored
     value is still the one of 23:00. The close was recorded all the same, so the backdated
-    reopening of PAY-2 restates it."""
+    reopening of PAY-2 restates it, and so the scope of PAY-1 (the anchor is an epic, so the
+    epics are the initiatives), which holds PAY-2 too."""
     sync(
         cache,
         FIRST_SYNC,
@@ -209,6 +210,7 @@ def test_a_number_unchanged_at_the_close_is_still_restated_later(cache: Cache) -
     velocity = [r for r in read_restatements(cache, "2026-10") if r.number == "velocity"]
     assert {(r.scope, r.previous_computed_at) for r in velocity} == {
         ("theme:GROWTH", before_close),
+        ("initiative:PAY-1", before_close),
         ("unaligned", CLOSE),
     }
 

@@ -1,11 +1,12 @@
 """Metrics end to end: sync the sandbox over HTTP, compute, and compare velocity, flow time and
-alignment variance with an independent calculation from the sandbox's own data.
+alignment variance (and each initiative's velocity and effort) with an independent calculation
+from the sandbox's own data.
 
 The calculation here is deliberately naive: it replays each sandbox issue's histories item by
-item and walks the hierarchy per theme, sharing no code with ``restrat_sync.metrics`` or
-``restrat_sync.model``. For the graph with memory (the default ``attribution: history``) it
-rebuilds the whole graph at every moment a parent or a link changed, and credits each active day
-and each finish to the theme of its moment.
+item and walks the hierarchy per theme (or per initiative), sharing no code with
+``restrat_sync.metrics`` or ``restrat_sync.model``. For the graph with memory (the default
+``attribution: history``) it rebuilds the whole graph at every moment a parent or a link
+changed, and credits each active day and each finish to the theme (or initiative) of its moment.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.cli import main
 from restrat_sync.config import UNALIGNED, LoadedConfig, load_config
 from restrat_sync.http import create_session
-from restrat_sync.metrics.compute import OVERALL, theme_scope
+from restrat_sync.metrics.compute import OVERALL, initiative_scope, observed, theme_scope
 from restrat_sync.metrics.runner import MetricsRun, compute_and_store
 from restrat_sync.model.periods import Period, parse_period
 from restrat_sync.sandbox import SandboxServer
@@ -154,10 +155,13 @@ def linked_since(issue: Issue, other: str) -> datetime | None:
 
 
 def themes_at(
-    portfolio: Portfolio, loaded: LoadedConfig, anchors: list[set[str]], moment: datetime
+    portfolio: Portfolio,
+    loaded: LoadedConfig,
+    anchors: list[tuple[str, set[str]]],
+    moment: datetime,
 ) -> dict[str, str]:
-    """Theme of each issue at ``moment``, by breadth-first search per theme over the graph of
-    that moment; nearest anchor, then config order."""
+    """Bucket of each issue at ``moment``, by breadth-first search per bucket (a theme, or an
+    initiative) over the graph of that moment; nearest anchor, then the order of ``anchors``."""
     children: dict[str, list[str]] = {}
     rules = {(r.type.lower(), r.direction) for r in loaded.config.hierarchy.links}
     for issue in portfolio.issues.values():
@@ -171,7 +175,7 @@ def themes_at(
             ):
                 children.setdefault(link.other_key, []).append(issue.key)
     best: dict[str, tuple[int, int, str]] = {}
-    for order, (theme, members) in enumerate(zip(loaded.config.themes, anchors, strict=True)):
+    for order, (bucket, members) in enumerate(anchors):
         distance = dict.fromkeys(members, 0)
         queue = deque(members)
         while queue:
@@ -182,7 +186,7 @@ def themes_at(
                     queue.append(child)
         for key, hops in distance.items():
             if key not in best or (hops, order) < best[key][:2]:
-                best[key] = (hops, order, theme.key)
+                best[key] = (hops, order, bucket)
     return {key: value[2] for key, value in best.items()}
 
 
@@ -207,7 +211,22 @@ class Themes:
 
 
 def themes_over_time(portfolio: Portfolio, loaded: LoadedConfig, server: SandboxServer) -> Themes:
-    anchors = anchors_of(portfolio, loaded, server)
+    found = anchors_of(portfolio, loaded, server)
+    anchors = [(t.key, members) for t, members in zip(loaded.config.themes, found, strict=True)]
+    return over_time(portfolio, loaded, anchors)
+
+
+def initiatives_over_time(
+    portfolio: Portfolio, loaded: LoadedConfig, initiatives: list[str]
+) -> Themes:
+    """Every issue's initiative over time: each initiative its own bucket, ties to the smaller
+    key (compared as strings)."""
+    return over_time(portfolio, loaded, [(key, {key}) for key in sorted(initiatives)])
+
+
+def over_time(
+    portfolio: Portfolio, loaded: LoadedConfig, anchors: list[tuple[str, set[str]]]
+) -> Themes:
     moments = sorted(
         {h.created for issue in portfolio.issues.values() for h in issue.histories
          for i in h.items if i.field in ("parent", "Link")}
@@ -215,6 +234,13 @@ def themes_over_time(portfolio: Portfolio, loaded: LoadedConfig, server: Sandbox
     first = datetime.min.replace(tzinfo=NOW.tzinfo)
     themes = [themes_at(portfolio, loaded, anchors, m) for m in [first, *moments]]
     return Themes(moments, themes)
+
+
+def clipped(
+    intervals: list[tuple[datetime, datetime]], low: datetime, high: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The parts of ``intervals`` inside [low, high)."""
+    return [(max(a, low), min(b, high)) for a, b in intervals if min(b, high) > max(a, low)]
 
 
 def overlap_days(intervals: list[tuple[datetime, datetime]], period: Period) -> float:
@@ -239,6 +265,19 @@ def truth(sandbox: SandboxServer, computed: Computed) -> tuple[dict[str, Truth],
     return truths, themes_over_time(portfolio, computed.loaded, sandbox)
 
 
+@pytest.fixture(scope="module")
+def initiative_truth(sandbox: SandboxServer, computed: Computed) -> tuple[list[str], Themes]:
+    """The initiatives (the starter config's anchors are initiatives: every synced item at
+    level 2) and every issue's initiative over time."""
+    portfolio = sandbox.state.portfolio
+    initiatives = sorted(
+        key
+        for key in expected_keys(sandbox, computed.loaded)
+        if portfolio.level_of(portfolio.issues[key]) == 2
+    )
+    return initiatives, initiatives_over_time(portfolio, computed.loaded, initiatives)
+
+
 # --- the comparisons ----------------------------------------------------------------------------
 
 
@@ -254,6 +293,31 @@ def test_velocity_matches_the_sandbox(computed: Computed, truth: tuple, label: s
         # Credited to the theme the item had when it finished.
         in_theme = [key for key in expected if themes.at(key, truths[key].end) == theme.key]  # type: ignore[arg-type]
         assert result.of(theme_scope(theme.key), "flow").velocity.count == len(in_theme)
+
+
+@pytest.mark.parametrize("label", PERIODS)
+def test_velocity_and_effort_per_initiative_match_the_sandbox(
+    computed: Computed, truth: tuple, initiative_truth: tuple, label: str
+) -> None:
+    """Each initiative's velocity counts the items finished below it (at their finish), its
+    effort the active days spent below it; the product finds the same initiatives."""
+    truths, _ = truth
+    initiatives, of_initiative = initiative_truth
+    result = next(p for p in computed.run.periods if p.period.label == label)
+    assert list(computed.run.prepared.initiatives) == initiatives
+    finished = velocity_items(truths, result.period)
+    effort: dict[str, float] = {}
+    for low, high, initiative_of in of_initiative.stretches():
+        for key, t in truths.items():
+            if key in initiative_of:
+                days = overlap_days(clipped(t.active, low, high), observed(result.period, NOW))
+                effort[initiative_of[key]] = effort.get(initiative_of[key], 0.0) + days
+    assert any(effort.values()), f"no work below an initiative in {label}"
+    for key in initiatives:
+        below = [k for k in finished if of_initiative.at(k, truths[k].end) == key]
+        scope = initiative_scope(key)
+        assert result.of(scope, "flow").velocity.keys == tuple(below)
+        assert result.of(scope, "effort").effort == pytest.approx(effort.get(key, 0.0), abs=1e-6)
 
 
 @pytest.mark.parametrize("label", PERIODS)
@@ -282,11 +346,9 @@ def test_alignment_variance_matches_the_sandbox(
     effort: dict[str, float] = {}
     for low, high, theme_of in themes.stretches():
         for key, t in truths.items():
-            clipped = [
-                (max(a, low), min(b, high)) for a, b in t.active if min(b, high) > max(a, low)
-            ]
             bucket = theme_of.get(key, UNALIGNED)
-            effort[bucket] = effort.get(bucket, 0.0) + overlap_days(clipped, result.period)
+            days = overlap_days(clipped(t.active, low, high), result.period)
+            effort[bucket] = effort.get(bucket, 0.0) + days
     total = sum(effort.values())
     planned = computed.loaded.config.planned_shares(result.period.quarter)
     expected = 0.5 * sum(abs(effort.get(b, 0.0) / total - share) for b, share in planned.items())
@@ -329,4 +391,39 @@ def test_metrics_command_prints_the_table_and_json(
     )
     assert set(document["scopes"]) == {"overall", "unaligned"} | {
         f"theme:{t.key}" for t in computed.loaded.config.themes
-    }
+    } | {f"initiative:{key}" for key in computed.run.prepared.initiatives}
+
+
+def test_metrics_command_shows_one_initiative(
+    computed: Computed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--initiative KEY`: the table's row and share line of that initiative; its JSON holds
+    `overall` and that scope only, with the numbers computed."""
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", computed.database_url)
+    config = str(computed.loaded.path)
+    key = computed.run.prepared.initiatives[0]
+    shown = ["metrics", "--period", "2026-10", "--initiative", key, "--config", config]
+    assert main(shown) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in table if line.startswith(key)] == [key]
+    assert any(line.startswith(f"initiative {key}, of ") for line in table)
+    assert main([*shown, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document["scopes"]) == {"overall", f"initiative:{key}"}
+    stored = next(p for p in computed.run.periods if p.period.label == "2026-10")
+    effort = stored.of(initiative_scope(key), "effort")
+    assert document["scopes"][f"initiative:{key}"]["effort"]["share"] == pytest.approx(
+        effort.share, abs=1e-4
+    )
+
+
+def test_an_unknown_initiative_exits_2_naming_it_and_some_that_exist(
+    computed: Computed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", computed.database_url)
+    config = str(computed.loaded.path)
+    assert main(["metrics", "--initiative", "NOPE-1", "--config", config]) == 2
+    first = computed.run.prepared.initiatives[0]
+    assert f"--initiative NOPE-1: no such initiative (initiatives: {first}, " in (
+        capsys.readouterr().err
+    )

@@ -20,6 +20,7 @@ from restrat_sync.metrics.flow import (
     FlowTime,
     Velocity,
 )
+from restrat_sync.metrics.initiatives import InitiativeEffort
 from restrat_sync.metrics.outcomes import KeyResultProgress, Predictability
 from restrat_sync.metrics.pivots import PivotEvent, Pivots
 from restrat_sync.metrics.quality import DataQuality
@@ -132,6 +133,12 @@ def pivots(count: int = 1) -> Pivots:
     )
 
 
+def initiative_effort(theme: str = "GROWTH", share: float | None = 0.25) -> InitiativeEffort:
+    """An initiative's effort: ``share`` of its theme's 40 days."""
+    spent = 40.0 * (share or 0.0)
+    return InitiativeEffort("active_days", theme, spent, spent, 40.0, share, ("PAY-1",))
+
+
 def predictability(rate: float | None = 0.75) -> Predictability:
     return Predictability(
         due=4, on_time=3, late=1, unfinished=0, cancelled=0, rate=rate,
@@ -199,6 +206,7 @@ def inputs(
     last_sync_at: datetime = LAST_SYNC,
     computed_at: datetime = NOW,
     last_computed_at: datetime | None = None,
+    initiatives: Mapping[str, Anchor] | None = None,
 ) -> PageInputs:
     """Page inputs holding ``stored`` (period -> (scope, metric) -> metric dataclass), as
     computed at ``computed_at``."""
@@ -214,6 +222,7 @@ def inputs(
         last_computed_at=last_computed_at,
         anchors=anchors
         or {"GROWTH": (Anchor("PORT-1", "Checkout revamp", "In Progress", "indeterminate"),)},
+        initiatives=initiatives or {},
     )
 
 

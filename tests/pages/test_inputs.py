@@ -179,3 +179,27 @@ def test_the_restatements_are_read_by_period_newest_first(
     assert found["2026-10"] == tuple(read_restatements(cache, "2026-10"))
     assert found["2026-10"][0].restated_at == asof_cache.on(11, 14)
     assert found["2026-10"][-1].restated_at == asof_cache.on(11, 12)
+
+
+def test_the_initiatives_of_the_rolling_window_are_read_with_summary_and_status(
+    cache: Cache, loaded: LoadedConfig
+) -> None:
+    """The initiatives with a scope in the stored ``last-4-weeks`` (not in other periods) come
+    with their summary and status now; one the cache no longer holds is simply absent."""
+    with cache.transaction() as session:
+        cache.upsert_issues(session, [
+            initiative(1, "In Progress", "indeterminate", "Checkout"),
+            initiative(2, "To Do", "new", "Only in a past week"),
+        ], NOW)  # fmt: skip
+    effort = as_json(builders.initiative_effort())
+    store_snapshots(
+        cache,
+        "last-4-weeks",
+        {("initiative:PORT-1", "effort"): effort, ("initiative:PORT-404", "effort"): effort},
+        NOW,
+    )
+    store_snapshots(cache, "2026-W46", {("initiative:PORT-2", "effort"): effort}, NOW)
+    page_inputs = read_page_inputs(cache, loaded, NOW)
+    assert page_inputs.initiatives == {
+        "PORT-1": Anchor("PORT-1", "Checkout", "In Progress", "indeterminate")
+    }

@@ -234,6 +234,20 @@ def test_the_data_quality_section_lists_every_check() -> None:
         assert "".join(row(body, check)[1].itertext()) == shown
     assert "themes[0].jql: JQL file missing" in text(body)
     assert "key in (EPIC-3)" in [m["jqlQuery"] for m in macros(body, "jira")]
+    assert "Theme membership known since" not in text(body)  # attribution: current
+
+
+def test_the_data_quality_section_says_from_when_membership_is_known() -> None:
+    """With the graph with memory, the overview discloses the first sync that listed the themes
+    (as a local date): earlier periods assume the membership it saw."""
+    current = builders.current_metrics()
+    current[("overall", "data_quality")] = builders.data_quality(
+        membership_known_since=datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+    )
+    body = overview_body({"last-4-weeks": builders.period_metrics(), "current": current})
+    cells = ["".join(cell.itertext()) for cell in row(body, "Theme membership known since")]
+    assert cells[1] == "2026-11-01"
+    assert "the membership it saw is assumed" in cells[2]
 
 
 def test_the_allocation_chart_reads_as_planned_and_actual_series_in_the_sandbox() -> None:

@@ -14,9 +14,12 @@ stretches of an item never overlap, every moment counts in one scope only, and t
 results come from the scopes' tallies merged (for pivots, an item's own events are found once
 and counted in every scope that held it when they happened).
 
-Scopes: ``overall``, ``theme:<KEY>`` per theme, and ``unaligned``. Metric names: ``alignment``
-(overall only), ``flow``, ``decision_lag``, ``pivots``, ``predictability``, ``key_results``
-(theme scopes), ``data_quality`` (overall only).
+Scopes: ``overall``, ``theme:<KEY>`` per theme, ``unaligned``, and ``initiative:<KEY>`` per
+initiative. Metric names: ``alignment`` (overall only), ``flow``, ``decision_lag``, ``pivots``,
+``predictability``, ``key_results`` (theme scopes), ``data_quality`` (overall only), ``effort``
+(initiative scopes). The initiative scopes are disjoint from one another, as the theme scopes
+are, but they cut the same items a second way: they have indexes of their own and are never
+merged into ``overall``.
 """
 
 from __future__ import annotations
@@ -30,12 +33,21 @@ from zoneinfo import ZoneInfo
 
 from restrat_sync.config import UNALIGNED
 from restrat_sync.metrics import alignment, decisions, flow, outcomes, pivots, quality
-from restrat_sync.metrics.near import Near, Window, all_keys, keys_of
+from restrat_sync.metrics.initiatives import (
+    InitiativeEffort,
+    Piece,
+    credited_pieces,
+    initiative_effort,
+)
+from restrat_sync.metrics.near import INSTANT, Near, Window, all_keys, keys_of
 from restrat_sync.metrics.prepared import (
+    INITIATIVE_PREFIX,
     OVERALL,
     UNALIGNED_SCOPE,
     Prepared,
+    Spans,
     bucket_of_scope,
+    initiative_scope,
     prepare,
     scope_of_bucket,
     theme_changes_of,
@@ -47,12 +59,14 @@ from restrat_sync.model.spans import EARLIEST, LATEST
 
 __all__ = [
     "CURRENT",
+    "INITIATIVE_PREFIX",
     "OVERALL",
     "UNALIGNED_SCOPE",
     "PeriodMetrics",
     "Prepared",
     "compute_current",
     "compute_periods",
+    "initiative_scope",
     "observed",
     "prepare",
     "scope_of_bucket",
@@ -78,13 +92,33 @@ def compute_periods(
 ) -> list[PeriodMetrics]:
     """Every metric of every scope for each period."""
     run = _Run.of(prepared, now)
-    flow_near = prepared.spans.flow.touching(periods)
-    due_near = prepared.spans.due.touching(periods)
-    decision_near = prepared.spans.decisions.touching(periods)
-    return [
-        _period(run, period, flow_near[i], due_near[i], decision_near[i])
-        for i, period in enumerate(periods)
-    ]
+    themes = _touching(prepared.spans, periods)
+    initiatives = _touching(prepared.initiative_spans, periods)
+    return [_period(run, period, themes[i], initiatives[i]) for i, period in enumerate(periods)]
+
+
+@dataclass
+class _Touching:
+    """The items touching one period, by scope, in each index of one set of scopes."""
+
+    flow: Near
+    due: Near
+    decisions: Near
+
+    def scopes(self) -> list[str]:
+        """The scopes some item touches the period in, in any index, sorted."""
+        indexes = (self.flow, self.due, self.decisions)
+        return sorted({scope for near in indexes for scope, windows in near.items() if windows})
+
+
+def _touching(spans: Spans, periods: Sequence[Period]) -> list[_Touching]:
+    found = zip(
+        spans.flow.touching(periods),
+        spans.due.touching(periods),
+        spans.decisions.touching(periods),
+        strict=True,
+    )
+    return [_Touching(*near) for near in found]
 
 
 @dataclass
@@ -100,6 +134,7 @@ class _Run:
     # in the scope any more, but its move is a pivot of that theme too (the move only: its
     # other events and its activity count where it belongs now).
     moved: dict[str, set[str]]
+    changes_by_item: dict[str, list[ThemeChange]]  # of the decision items, in time order
 
     @classmethod
     def of(cls, prepared: Prepared, now: datetime) -> _Run:
@@ -108,27 +143,61 @@ class _Run:
             scope: {c.key for c in found if c.key in prepared.decision_facts}
             for scope, found in changes.items()
         }
+        by_item: dict[str, list[ThemeChange]] = defaultdict(list)
+        for change in prepared.theme_changes:
+            by_item[change.key].append(change)
         config = prepared.config
         categorizer = flow.Categorizer(config.flow_distribution)
-        return cls(prepared, now, ZoneInfo(config.timezone), categorizer, changes, moved)
+        zone = ZoneInfo(config.timezone)
+        return cls(prepared, now, zone, categorizer, changes, moved, dict(by_item))
 
 
-def _period(
-    run: _Run, period: Period, flow_near: Near, due_near: Near, decision_near: Near
-) -> PeriodMetrics:
+def _period(run: _Run, period: Period, themes: _Touching, initiatives: _Touching) -> PeriodMetrics:
+    scopes = run.prepared.scopes()
+    # An item's own events are the same in every scope that counts it: found once.
+    found = _item_pivots(run, period, [themes.decisions, initiatives.decisions])
     by_metric: dict[str, Mapping[str, Any]] = {
-        "flow": _flow(run, period, flow_near),
-        "decision_lag": _decision_lag(run, period, decision_near),
-        "pivots": _pivots(run, period, decision_near),
-        "predictability": _predictability(run, period, due_near),
+        "flow": _flow(run, period, themes.flow, scopes),
+        "decision_lag": _decision_lag(run, period, themes.decisions, scopes),
+        "pivots": _pivots(run, period, themes.decisions, found),
+        "predictability": _predictability(run, period, themes.due, scopes),
     }
     results = {
-        (scope, metric): found[scope]
-        for scope in run.prepared.scopes()
-        for metric, found in by_metric.items()
+        (scope, metric): values[scope] for scope in scopes for metric, values in by_metric.items()
     }
-    results[(OVERALL, "alignment")] = _alignment(run.prepared, observed(period, run.now), flow_near)
+    happened = observed(period, run.now)
+    pieces = _efforts(run.prepared, happened, themes.flow)
+    shares = _alignment(run.prepared, happened, pieces)
+    results[(OVERALL, "alignment")] = shares
+    results.update(_initiative_metrics(run, period, initiatives, found, (shares, pieces)))
     return PeriodMetrics(period, results)
+
+
+def _initiative_metrics(
+    run: _Run,
+    period: Period,
+    near: _Touching,
+    found: Mapping[str, pivots.ItemPivots],
+    efforts: tuple[alignment.Alignment, Mapping[str, Sequence[Piece]]],
+) -> dict[tuple[str, str], Any]:
+    """The metrics of the initiative scopes something touched in ``period``: the theme scopes'
+    metrics, from the initiatives' own indexes and with no ``overall`` merged from them, plus
+    the effort and its share. An initiative nothing touched (finished before the period, say:
+    the initiative is a decision item of its own scope, so an open one always touches it) has
+    no scope in the period, so a portfolio's old initiatives cost nothing."""
+    scopes = near.scopes()
+    if not scopes:
+        return {}
+    by_metric: dict[str, Mapping[str, Any]] = {
+        "flow": _flow(run, period, near.flow, scopes),
+        "decision_lag": _decision_lag(run, period, near.decisions, scopes),
+        "pivots": _initiative_pivots(run, period, near.decisions, found, scopes),
+        "predictability": _predictability(run, period, near.due, scopes),
+        "effort": _initiative_efforts(run, observed(period, run.now), near.flow, scopes, *efforts),
+    }
+    return {
+        (scope, metric): values[scope] for scope in scopes for metric, values in by_metric.items()
+    }
 
 
 def observed(period: Period, now: datetime) -> Period:
@@ -140,44 +209,61 @@ def observed(period: Period, now: datetime) -> Period:
     return replace(period, end=max(period.start, now))
 
 
-def _flow(run: _Run, period: Period, near: Near) -> dict[str, flow.FlowMetrics]:
+# ``scopes`` lists the scopes to report. ``overall``, where listed, is not looked up in ``near``:
+# it merges the tallies of the other scopes, which are disjoint and together hold every item.
+
+
+def _flow(
+    run: _Run, period: Period, near: Near, scopes: Sequence[str]
+) -> dict[str, flow.FlowMetrics]:
     timelines = run.prepared.timelines
     period = observed(period, run.now)
     tallies = {
         scope: flow.tally_credited(((timelines[k], s, u) for k, s, u in windows), period)
         for scope, windows in near.items()
     }
-    tallies[OVERALL] = flow.FlowTally.merged(list(tallies.values()))
+    if OVERALL in scopes:
+        tallies[OVERALL] = flow.FlowTally.merged(list(tallies.values()))
     items, categorizer = run.prepared.items, run.categorizer
     return {
         scope: flow.summarize(tallies.get(scope, flow.FlowTally()), items, categorizer)
-        for scope in run.prepared.scopes()
+        for scope in scopes
     }
 
 
-def _decision_lag(run: _Run, period: Period, near: Near) -> dict[str, decisions.DecisionLag]:
+def _decision_lag(
+    run: _Run, period: Period, near: Near, scopes: Sequence[str]
+) -> dict[str, decisions.DecisionLag]:
     as_of = min(run.now, period.end)
     facts = run.prepared.decision_facts
     tallies = {
         scope: decisions.tally_credited(((facts[k], s, u) for k, s, u in windows), period, as_of)
         for scope, windows in near.items()
     }
-    tallies[OVERALL] = decisions.DecisionTally.merged(list(tallies.values()))
+    if OVERALL in scopes:
+        tallies[OVERALL] = decisions.DecisionTally.merged(list(tallies.values()))
     alert_days = run.prepared.config.decision.alert_days
     return {
         scope: decisions.summarize(tallies.get(scope, decisions.DecisionTally()), alert_days)
-        for scope in run.prepared.scopes()
+        for scope in scopes
     }
 
 
-def _pivots(run: _Run, period: Period, near: Near) -> dict[str, pivots.Pivots]:
+def _item_pivots(run: _Run, period: Period, nears: Iterable[Near]) -> dict[str, pivots.ItemPivots]:
+    """The own events and activity of every decision item touching ``period`` in ``nears``, and
+    of every decision item whose theme changed."""
     items, timelines = run.prepared.items, run.prepared.timelines
-    everything = all_keys(near)
-    # An item's own events are the same in every scope that counts it: found once.
-    found = {
+    keys = [key for near in nears for key in all_keys(near)]
+    return {
         key: pivots.item_pivots(items[key], timelines[key], period)
-        for key in dict.fromkeys([*everything, *run.moved[OVERALL]])
+        for key in dict.fromkeys([*keys, *run.moved[OVERALL]])
     }
+
+
+def _pivots(
+    run: _Run, period: Period, near: Near, found: Mapping[str, pivots.ItemPivots]
+) -> dict[str, pivots.Pivots]:
+    everything = all_keys(near)
     results: dict[str, pivots.Pivots] = {}
     for scope in run.prepared.scopes():
         if scope == OVERALL:
@@ -188,6 +274,30 @@ def _pivots(run: _Run, period: Period, near: Near) -> dict[str, pivots.Pivots]:
         keys = {item.key for item in held}
         passed = [pivots.ItemPivots(key, False, ()) for key in run.moved[scope] - keys]
         results[scope] = pivots.pivots_of([*held, *passed], run.changes[scope], period)
+    return results
+
+
+def _initiative_pivots(
+    run: _Run,
+    period: Period,
+    near: Near,
+    found: Mapping[str, pivots.ItemPivots],
+    scopes: Iterable[str],
+) -> dict[str, pivots.Pivots]:
+    """Each initiative's pivots: the events of the decision items it held when they happened,
+    a theme change included (it counts where the item was from that moment). A move between
+    initiatives is the re-parent of the item that moved, counted where it went."""
+    results: dict[str, pivots.Pivots] = {}
+    for scope in scopes:
+        windows = near.get(scope, ())
+        held = _held(run, found, windows, period)
+        changes = [
+            change
+            for key, since, until in windows
+            for change in run.changes_by_item.get(key, ())
+            if since <= change.at < until
+        ]
+        results[scope] = pivots.pivots_of(held, changes, period)
     return results
 
 
@@ -216,7 +326,9 @@ def _held(
     return held
 
 
-def _predictability(run: _Run, period: Period, near: Near) -> dict[str, outcomes.Predictability]:
+def _predictability(
+    run: _Run, period: Period, near: Near, scopes: Sequence[str]
+) -> dict[str, outcomes.Predictability]:
     items, timelines = run.prepared.items, run.prepared.timelines
     found = {
         scope: outcomes.verdicts(
@@ -224,11 +336,41 @@ def _predictability(run: _Run, period: Period, near: Near) -> dict[str, outcomes
         )
         for scope, windows in near.items()
     }
-    found[OVERALL] = outcomes.merged_verdicts(list(found.values()))
+    if OVERALL in scopes:
+        found[OVERALL] = outcomes.merged_verdicts(list(found.values()))
     return {
         scope: outcomes.summarize(found.get(scope) or outcomes.merged_verdicts([]))
-        for scope in run.prepared.scopes()
+        for scope in scopes
     }
+
+
+def _initiative_efforts(
+    run: _Run,
+    period: Period,
+    near: Near,
+    scopes: Iterable[str],
+    shares: alignment.Alignment,
+    pieces: Mapping[str, Sequence[Piece]],
+) -> dict[str, InitiativeEffort]:
+    """Each initiative's effort in ``period`` (observed) and its share of the theme the
+    initiative itself had at the period's last instant (``metrics.initiatives``), from the
+    efforts the alignment counted (``pieces``)."""
+    prepared = run.prepared
+    measure = prepared.config.effort.measure
+
+    def within(key: str, since: datetime, until: datetime) -> float:
+        credited = [(prepared.timelines[key], since, until)]
+        return next(alignment.credited_efforts(credited, "", prepared.items, measure, period))[2]
+
+    by_bucket = {bucket.bucket: bucket.effort for bucket in shares.buckets}
+    last = period.end - INSTANT
+    results: dict[str, InitiativeEffort] = {}
+    for scope in scopes:
+        key = scope.removeprefix(INITIATIVE_PREFIX)
+        credited = credited_pieces(near.get(scope, ()), pieces, within)
+        theme = prepared.history.theme_at(key, last)
+        results[scope] = initiative_effort(credited, theme, by_bucket[theme], measure)
+    return results
 
 
 def _changes_in_scope(prepared: Prepared, scope: str) -> list[ThemeChange]:
@@ -241,23 +383,30 @@ def _changes_in_scope(prepared: Prepared, scope: str) -> list[ThemeChange]:
     ]
 
 
-def _alignment(prepared: Prepared, period: Period, near: Near) -> alignment.Alignment:
+def _efforts(prepared: Prepared, period: Period, near: Near) -> dict[str, list[Piece]]:
+    """Each flow item's effort in ``period`` by the stretches it spent in each theme bucket
+    (``near``: the flow items touching the period, by theme scope)."""
+    timelines, measure = prepared.timelines, prepared.config.effort.measure
+    pieces: dict[str, list[Piece]] = defaultdict(list)
+    for scope, windows in near.items():
+        bucket = bucket_of_scope(scope)
+        credited = [(timelines[key], since, until) for key, since, until in windows]
+        values = alignment.credited_efforts(credited, bucket, prepared.items, measure, period)
+        for (line, since, until), (_, _, value) in zip(credited, values, strict=True):
+            pieces[line.key].append((since, until, bucket, value))
+    return pieces
+
+
+def _alignment(
+    prepared: Prepared, period: Period, pieces: Mapping[str, Sequence[Piece]]
+) -> alignment.Alignment:
     """Allocation against plan in ``period``, each item's effort credited to the buckets it was
-    in (``near``: the flow items touching the period, by scope)."""
-    measure, items, timelines = prepared.config.effort.measure, prepared.items, prepared.timelines
-    efforts = [
-        effort
-        for scope, windows in near.items()
-        for effort in alignment.credited_efforts(
-            ((timelines[key], since, until) for key, since, until in windows),
-            bucket_of_scope(scope),
-            items,
-            measure,
-            period,
-        )
-    ]
+    in (``_efforts``)."""
     return alignment.alignment_of(
-        efforts, prepared.config.planned_shares(period.quarter), measure, period.quarter
+        ((key, bucket, value) for key, found in pieces.items() for _, _, bucket, value in found),
+        prepared.config.planned_shares(period.quarter),
+        prepared.config.effort.measure,
+        period.quarter,
     )
 
 
@@ -282,7 +431,8 @@ def compute_current(prepared: Prepared, now: datetime) -> dict[tuple[str, str], 
             for index, kr in enumerate(theme.key_results)
         )
     recent = last_four_weeks(now, prepared.config.timezone)
-    shares = _alignment(prepared, recent, prepared.spans.flow.touching([recent])[0])
+    near = prepared.spans.flow.touching([recent])[0]
+    shares = _alignment(prepared, recent, _efforts(prepared, recent, near))
     unaligned = next((b.actual for b in shares.buckets if b.bucket == UNALIGNED), None)
     results[(OVERALL, "data_quality")] = _data_quality(prepared, now, unaligned)
     return results

@@ -42,7 +42,8 @@ class SpanIndex:
     def build(cls, spans: Iterable[Span], segments: Mapping[str, Sequence[Segment]]) -> SpanIndex:
         by_scope: dict[str, list[Entry]] = defaultdict(list)
         for low, high, key in sorted(spans, key=itemgetter(2)):
-            for since, until, scope in segments[key]:
+            # An item with no segment is in no scope of this index (below no initiative, say).
+            for since, until, scope in segments.get(key, ()):
                 # The stretch is half-open; the span's ends are both in: clip to its last instant.
                 clipped_low, clipped_high = max(low, since), min(high, until - INSTANT)
                 if clipped_low <= clipped_high:

@@ -10,6 +10,11 @@ attribution now and over time, the scopes each item belonged to, decision facts,
   comparing metric runs only adds the changes history cannot explain (a config edit).
 - ``current``: today's attribution for all time, as restrat-sync computed before; theme
   changes come from comparing metric runs only.
+
+Initiatives (``model.initiatives``) get the same treatment: the initiative of every item over
+time, by the same mode, as segments of their own (``initiative_segments``) and span indexes of
+their own (``initiative_spans``), so that the theme scopes and the initiative scopes are each
+disjoint and neither is merged into the other.
 """
 
 from __future__ import annotations
@@ -33,9 +38,21 @@ from restrat_sync.model.history import (
     attribute_over_time,
     static_history,
 )
+from restrat_sync.model.initiatives import (
+    initiative_level,
+    initiatives_now,
+    initiatives_of,
+    initiatives_over_time,
+)
 from restrat_sync.model.items import WorkItem
 from restrat_sync.model.spans import EARLIEST, LATEST
-from restrat_sync.model.structure import MemberSpan, anchors_over_time, link_verbs, structure_of
+from restrat_sync.model.structure import (
+    MemberSpan,
+    Structure,
+    anchors_over_time,
+    link_verbs,
+    structure_of,
+)
 from restrat_sync.model.timeline import FlowStates, Timeline, build_timeline
 
 OVERALL = "overall"
@@ -59,6 +76,13 @@ def bucket_of_scope(scope: str) -> str:
     return UNALIGNED if scope == UNALIGNED_SCOPE else scope.removeprefix("theme:")
 
 
+INITIATIVE_PREFIX = "initiative:"
+
+
+def initiative_scope(key: str) -> str:
+    return f"{INITIATIVE_PREFIX}{key}"
+
+
 @dataclass
 class Prepared:
     """What every period shares: computed once per run."""
@@ -78,13 +102,22 @@ class Prepared:
     last_sync_at: datetime | None
     config_problems: tuple[str, ...] = ()
     membership_known_since: datetime | None = None  # None: known for all time (``current``)
+    initiatives: tuple[str, ...] = ()  # the initiatives' keys, sorted
+    # item -> its initiative scopes over time; only items ever below an initiative, and only
+    # the stretches they were (no "unaligned" scope: an item under no initiative is in none).
+    initiative_segments: dict[str, tuple[Segment, ...]] = field(default_factory=dict)
     spans: Spans = field(init=False)
+    initiative_spans: Spans = field(init=False)
 
     def __post_init__(self) -> None:
-        self.spans = Spans.of(self)
+        self.spans, self.initiative_spans = Spans.pair(self)
 
     def scopes(self) -> list[str]:
+        """The theme scopes, with the unaligned one and ``overall``, which merges them."""
         return [OVERALL, *(theme_scope(t.key) for t in self.config.themes), UNALIGNED_SCOPE]
+
+    def initiative_scopes(self) -> list[str]:
+        return [initiative_scope(key) for key in self.initiatives]
 
 
 def prepare(
@@ -105,8 +138,17 @@ def prepare(
     graph = Graph(items, config.hierarchy.links)
     themes = [theme.key for theme in config.themes]
     attribution = attribute(graph, [(t, cached.members.get(f"theme:{t}", set())) for t in themes])
-    history, ancestors_at, known_since = _over_time(cached, config, graph, attribution)
+    history, structure, known_since = _over_time(cached, config, graph, attribution)
+    ancestors_at: AncestorsAt = (
+        (lambda key, _: graph.ancestors(key)) if structure is None else structure.ancestors_at
+    )
     facts = _decision_facts(config, items, timelines, ancestors_at)
+    initiatives = initiatives_of(items, _initiative_level(cached, config), history.claims)
+    by_initiative = (
+        initiatives_now(graph, initiatives)
+        if structure is None
+        else initiatives_over_time(structure, initiatives, items)
+    )
     return Prepared(
         config=config,
         items=items,
@@ -125,22 +167,35 @@ def prepare(
         last_sync_at=cached.last_sync_at,
         config_problems=tuple(config_problems),
         membership_known_since=known_since,
+        initiatives=initiatives,
+        initiative_segments={
+            key: _initiative_segments(by_initiative, key) for key in by_initiative.claims
+        },
     )
 
 
 def _over_time(
     cached: CachedPortfolio, config: Config, graph: Graph, attribution: Attribution
-) -> tuple[ThemeHistory, AncestorsAt, datetime | None]:
-    """The attribution over time, who was above an item at an instant, and since when theme
-    membership is known."""
+) -> tuple[ThemeHistory, Structure | None, datetime | None]:
+    """The attribution over time, the structure over time (None: today's graph holds for all
+    time, ``current``), and since when theme membership is known."""
     themes = [theme.key for theme in config.themes]
     if config.attribution == "current":
-        return static_history(attribution, themes), lambda key, _: graph.ancestors(key), None
+        return static_history(attribution, themes), None, None
     anchors = anchors_over_time(themes, _theme_spans(cached, themes))
     verbs = link_verbs(cached.link_types)
     structure = structure_of(cached.items, config.hierarchy.links, verbs, anchors.changes)
     history = attribute_over_time(structure, anchors, cached.items)
-    return history, structure.ancestors_at, min(anchors.known_since.values(), default=None)
+    return history, structure, min(anchors.known_since.values(), default=None)
+
+
+def _initiative_level(cached: CachedPortfolio, config: Config) -> int | None:
+    """The configured initiative level, else the one the themes' current anchors imply."""
+    anchors = {
+        key for theme in config.themes for key in cached.members.get(f"theme:{theme.key}", ())
+    }
+    levels = (cached.items[key].level for key in anchors if key in cached.items)
+    return initiative_level(config.hierarchy.initiative_level, levels)
 
 
 def _theme_spans(cached: CachedPortfolio, themes: Sequence[str]) -> list[MemberSpan]:
@@ -162,6 +217,18 @@ def _scope_segments(history: ThemeHistory, key: str) -> tuple[Segment, ...]:
     if len(claims) == 1 and claims[0].since == EARLIEST and claims[0].until == LATEST:
         return ((EARLIEST, LATEST, theme_scope(claims[0].theme)),)
     return tuple((s, u, scope_of_bucket(theme)) for s, u, theme in history.segments(key))
+
+
+def _initiative_segments(history: ThemeHistory, key: str) -> tuple[Segment, ...]:
+    """The stretches ``key`` spent below an initiative, each in that initiative's scope."""
+    claims = history.claims[key]
+    if len(claims) == 1 and claims[0].since == EARLIEST and claims[0].until == LATEST:
+        return ((EARLIEST, LATEST, initiative_scope(claims[0].theme)),)
+    return tuple(
+        (since, until, initiative_scope(found))
+        for since, until, found in history.segments(key)
+        if found != UNALIGNED
+    )
 
 
 def _decision_facts(
@@ -237,13 +304,21 @@ class Spans:
     decisions: SpanIndex
 
     @classmethod
-    def of(cls, prepared: Prepared) -> Spans:
-        segments = prepared.segments
-        return cls(
-            flow=SpanIndex.build(_flow_spans(prepared), segments),
-            due=SpanIndex.build(_due_spans(prepared), segments),
-            decisions=SpanIndex.build(_decision_spans(prepared), segments),
-        )
+    def pair(cls, prepared: Prepared) -> tuple[Spans, Spans]:
+        """The indexes of the theme scopes and those of the initiative scopes: the same spans,
+        split by each set of segments."""
+        flow = list(_flow_spans(prepared))
+        due = list(_due_spans(prepared))
+        decided = list(_decision_spans(prepared))
+
+        def split(segments: Mapping[str, Sequence[Segment]]) -> Spans:
+            return cls(
+                flow=SpanIndex.build(flow, segments),
+                due=SpanIndex.build(due, segments),
+                decisions=SpanIndex.build(decided, segments),
+            )
+
+        return split(prepared.segments), split(prepared.initiative_segments)
 
 
 def _flow_spans(prepared: Prepared) -> Iterator[Span]:

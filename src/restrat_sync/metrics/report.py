@@ -1,4 +1,5 @@
-"""The metrics on the command line: a table per theme, or JSON (``docs/metrics-json.md``)."""
+"""The metrics on the command line: a table per theme (or of one initiative), or JSON
+(``docs/metrics-json.md``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from restrat_sync.metrics.compute import (
     UNALIGNED_SCOPE,
     PeriodMetrics,
     Prepared,
+    initiative_scope,
     theme_scope,
 )
 from restrat_sync.metrics.restatements import SHARE, restatement_line
@@ -30,14 +32,17 @@ def metrics_json(
     current: Mapping[tuple[str, str], Any],
     now: datetime,
     theme: str | None = None,
+    initiative: str | None = None,
     as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """One period's metrics, with the current key results and data quality, as the documented
-    JSON document; ``as_of``: the instant an as-of run computed them as of."""
+    JSON document; with ``theme`` or ``initiative``, only ``overall`` and that scope;
+    ``as_of``: the instant an as-of run computed them as of."""
     period = result.period
+    shown = _shown_scope(theme, initiative)
     scopes: dict[str, dict[str, Any]] = {}
     for (scope, metric), value in sorted([*result.results.items(), *current.items()]):
-        if theme is None or scope in (OVERALL, theme_scope(theme)):
+        if shown is None or scope in (OVERALL, shown):
             scopes.setdefault(scope, {})[metric] = as_json(value)
     return {
         "schema": JSON_SCHEMA,
@@ -57,16 +62,40 @@ def metrics_json(
     }
 
 
+def _shown_scope(theme: str | None, initiative: str | None) -> str | None:
+    """The one scope shown besides ``overall``; None: every scope."""
+    if initiative is not None:
+        return initiative_scope(initiative)
+    return None if theme is None else theme_scope(theme)
+
+
+def unknown_initiative(key: str, initiatives: Sequence[str]) -> str | None:
+    """What is wrong with ``--initiative key``, naming a few initiatives that exist; None when
+    it is one of ``initiatives``."""
+    if key in initiatives:
+        return None
+    if not initiatives:
+        return f"--initiative {key}: the cache holds no initiatives (docs/metrics.md#initiatives)"
+    listed = ", ".join(initiatives[:LISTED])
+    more = f" and {len(initiatives) - LISTED} more" if len(initiatives) > LISTED else ""
+    return f"--initiative {key}: no such initiative (initiatives: {listed}{more})"
+
+
+LISTED = 8  # initiatives named in an error, pending decisions in a line
+
+
 def metrics_table(
     prepared: Prepared,
     result: PeriodMetrics,
     current: Mapping[tuple[str, str], Any],
     theme: str | None = None,
+    initiative: str | None = None,
     as_of: datetime | None = None,
 ) -> list[str]:
     """A readable table: one row per theme (and unaligned, and overall), then pending
-    decisions over the alert, key results and data quality; ``as_of``: the instant an as-of
-    run computed them as of, said first."""
+    decisions over the alert, key results and data quality; with ``theme`` or ``initiative``,
+    the row of that scope (and its pending decisions and key results) only; ``as_of``: the
+    instant an as-of run computed them as of, said first."""
     config = prepared.config
     period = result.period
     alignment = result.of(OVERALL, "alignment")
@@ -76,22 +105,54 @@ def metrics_table(
         f"({config.timezone}); targets of {period.quarter}; effort: {config.effort.measure}",
         f"alignment variance: {_pp(alignment.av)}"
         + ("" if alignment.av is not None else " (no effort recorded in this period)"),
-        "",
-        _row(HEADINGS),
     ]
-    footer = ["", LEGEND]
+    if initiative is not None:
+        lines.append(_initiative_line(initiative, result))
+    lines += ["", _row(HEADINGS)]
     shares = {bucket.bucket: bucket for bucket in alignment.buckets}
-    rows = [(t.key, theme_scope(t.key)) for t in config.themes if theme in (None, t.key)]
-    if theme is None:
-        rows += [(UNALIGNED, UNALIGNED_SCOPE), ("overall", OVERALL)]
+    rows = _rows(prepared, result, theme, initiative)
     for name, scope in rows:
         lines.append(_row(_cells(name, shares.get(name), result, scope)))
-    lines += footer
+    lines += ["", LEGEND]
     lines += _pending_lines(result, rows, config.decision.alert_days)
     lines += _key_result_lines(current, rows)
-    if theme is None:
+    if theme is None and initiative is None:
+        lines += _initiatives_line(prepared)
         lines += _quality_lines(current[(OVERALL, "data_quality")])
     return lines
+
+
+def _rows(
+    prepared: Prepared, result: PeriodMetrics, theme: str | None, initiative: str | None
+) -> list[tuple[str, str]]:
+    """(name, scope) of each row of the table; an initiative nothing touched has none."""
+    if initiative is not None:
+        scope = initiative_scope(initiative)
+        return [(initiative, scope)] if result.of(scope, "effort") else []
+    themes = prepared.config.themes
+    rows = [(t.key, theme_scope(t.key)) for t in themes if theme in (None, t.key)]
+    if theme is None:
+        rows += [(UNALIGNED, UNALIGNED_SCOPE), ("overall", OVERALL)]
+    return rows
+
+
+def _initiative_line(key: str, result: PeriodMetrics) -> str:
+    effort = result.of(initiative_scope(key), "effort")
+    if effort is None:
+        return f"initiative {key}: nothing below it touched {result.period.label}"
+    theme = effort.theme
+    return (
+        f"initiative {key}, of {theme} at the period's end: effort {effort.effort:.1f}, "
+        f"{effort.effort_in_theme:.1f} of it in {theme}: {_percent(effort.share)} of "
+        f"{theme}'s {effort.theme_effort:.1f}"
+    )
+
+
+def _initiatives_line(prepared: Prepared) -> list[str]:
+    count = len(prepared.initiatives)
+    if not count:
+        return []
+    return ["", f"initiatives: {count}; show one with --initiative KEY (JSON: every one)"]
 
 
 HEADINGS = (
@@ -142,8 +203,8 @@ def _pending_lines(result: PeriodMetrics, rows: list[tuple[str, str]], alert: in
         lag = result.of(scope, "decision_lag")
         overdue = [(key, age) for key, age in lag.pending if age > alert]
         if overdue:
-            listed = ", ".join(f"{key} ({age:.1f} d)" for key, age in overdue[:8])
-            more = f" and {len(overdue) - 8} more" if len(overdue) > 8 else ""
+            listed = ", ".join(f"{key} ({age:.1f} d)" for key, age in overdue[:LISTED])
+            more = f" and {len(overdue) - LISTED} more" if len(overdue) > LISTED else ""
             lines.append(f"  {name}: decisions pending over {alert} days: {listed}{more}")
     return ["", *lines] if lines else []
 

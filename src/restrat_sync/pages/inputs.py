@@ -1,14 +1,14 @@
 """Everything the pages need from the cache and the config, read once into a plain value.
 
 This is the only module of ``pages`` that does I/O: it reads the metric snapshots, the
-restatements, the end of the last successful sync, the last metric run and each theme's
-current anchors (with their summary and status).
+restatements, the end of the last successful sync, the last metric run, each theme's current
+anchors and the initiatives of the rolling window (with their summary and status).
 Everything after it is pure: ``build_pages`` turns a ``PageInputs`` into pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,12 +19,14 @@ from restrat_sync.cache.models import Issue, Membership, SyncRun
 from restrat_sync.cache.restatements import RestatementRecord, read_restatements
 from restrat_sync.cache.snapshots import Snapshot, last_metric_run, read_snapshots
 from restrat_sync.config import Config, LoadedConfig
+from restrat_sync.metrics.compute import INITIATIVE_PREFIX
+from restrat_sync.model.periods import ROLLING_LABEL
 from restrat_sync.pages.jql import ordered_keys
 
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
-    """One of a theme's anchor items as the cache holds it now."""
+    """An item as the cache holds it now: one of a theme's anchors, or an initiative."""
 
     key: str
     summary: str
@@ -44,6 +46,8 @@ class PageInputs:
     last_computed_at: datetime | None = None
     # Period label -> its restated numbers, newest first (``cache.restatements``).
     restatements: Mapping[str, tuple[RestatementRecord, ...]] = field(default_factory=dict)
+    # The initiatives with a scope in the rolling window -> their summary and status now.
+    initiatives: Mapping[str, Anchor] = field(default_factory=dict)
 
 
 def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -> PageInputs:
@@ -55,6 +59,11 @@ def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -
     last_run = last_metric_run(cache)
     for snapshot in read_snapshots(cache):
         by_period.setdefault(snapshot.period, []).append(snapshot)
+    initiatives = {
+        snapshot.scope.removeprefix(INITIATIVE_PREFIX)
+        for snapshot in by_period.get(ROLLING_LABEL, ())
+        if snapshot.scope.startswith(INITIATIVE_PREFIX)
+    }
     return PageInputs(
         config=config,
         theme_jql={t.key: loaded_config.theme_jql(t).query for t in config.themes},
@@ -64,6 +73,7 @@ def read_page_inputs(cache: Cache, loaded_config: LoadedConfig, now: datetime) -
         anchors={t.key: theme_anchors(cache, f"theme:{t.key}") for t in config.themes},
         last_computed_at=None if last_run is None else last_run.computed_at,
         restatements=_by_period(read_restatements(cache)),
+        initiatives=items_now(cache, initiatives),
     )
 
 
@@ -87,10 +97,13 @@ def last_successful_sync(cache: Cache) -> datetime | None:
         return found
 
 
+_ANCHOR_COLUMNS = (Issue.key, Issue.summary, Issue.status, Issue.status_category)
+
+
 def theme_anchors(cache: Cache, mapping_key: str) -> tuple[Anchor, ...]:
     """The live issues the mapping selects now, ordered by project and number."""
     statement = (
-        select(Issue.key, Issue.summary, Issue.status, Issue.status_category)
+        select(*_ANCHOR_COLUMNS)
         .join(Membership, Membership.issue_key == Issue.key)
         .where(Membership.mapping_key == mapping_key, Membership.left_at.is_(None))
         .where(Issue.deleted_at.is_(None), Issue.out_of_scope_at.is_(None))
@@ -98,3 +111,13 @@ def theme_anchors(cache: Cache, mapping_key: str) -> tuple[Anchor, ...]:
     with cache.engine.connect() as connection:
         rows = {key: Anchor(key, *rest) for key, *rest in connection.execute(statement)}
     return tuple(rows[key] for key in ordered_keys(rows))
+
+
+def items_now(cache: Cache, keys: Collection[str]) -> dict[str, Anchor]:
+    """The issues of ``keys`` the cache holds (deleted ones too: an initiative deleted since
+    the metrics ran is still named on the page), by key."""
+    if not keys:
+        return {}
+    statement = select(*_ANCHOR_COLUMNS).where(Issue.key.in_(sorted(keys)))
+    with cache.engine.connect() as connection:
+        return {key: Anchor(key, *rest) for key, *rest in connection.execute(statement)}

@@ -24,9 +24,16 @@ from restrat_sync.cache.restatements import RestatementRecord
 from restrat_sync.cache.snapshots import Snapshot
 from restrat_sync.config import UNALIGNED
 from restrat_sync.metrics.alignment import Alignment, BucketShare
-from restrat_sync.metrics.compute import CURRENT, OVERALL, UNALIGNED_SCOPE, theme_scope
+from restrat_sync.metrics.compute import (
+    CURRENT,
+    INITIATIVE_PREFIX,
+    OVERALL,
+    UNALIGNED_SCOPE,
+    theme_scope,
+)
 from restrat_sync.metrics.decisions import DecisionLag
 from restrat_sync.metrics.flow import FlowMetrics
+from restrat_sync.metrics.initiatives import InitiativeEffort
 from restrat_sync.metrics.outcomes import KeyResultProgress, Predictability
 from restrat_sync.metrics.pivots import Pivots
 from restrat_sync.metrics.quality import DataQuality
@@ -40,6 +47,7 @@ from restrat_sync.model.periods import (
     previous,
 )
 from restrat_sync.pages.inputs import Anchor, PageInputs
+from restrat_sync.pages.jql import ordered_keys
 
 T = TypeVar("T")
 _TICK = timedelta(microseconds=1)
@@ -151,6 +159,7 @@ class ScopeMetrics:
     decision_lag: DecisionLag | None = None
     pivots: Pivots | None = None
     predictability: Predictability | None = None
+    effort: InitiativeEffort | None = None  # initiative scopes only
 
 
 NO_METRICS = ScopeMetrics()
@@ -159,6 +168,7 @@ _SCOPE_METRICS: dict[str, type] = {
     "decision_lag": DecisionLag,
     "pivots": Pivots,
     "predictability": Predictability,
+    "effort": InitiativeEffort,
 }
 
 
@@ -296,6 +306,15 @@ class OverviewModel:
 
 
 @dataclass(frozen=True, slots=True)
+class InitiativeRow:
+    """One initiative of a theme page: its metrics over the last four weeks."""
+
+    key: str
+    summary: str | None  # None: the cache does not hold the issue any more
+    metrics: ScopeMetrics
+
+
+@dataclass(frozen=True, slots=True)
 class ThemeModel:
     theme: ThemeRef
     bucket: BucketShare | None  # the theme's allocation over the last four weeks
@@ -305,6 +324,7 @@ class ThemeModel:
     key_results: tuple[KeyResultProgress, ...] | None  # None: no snapshot
     unreadable: tuple[str, ...]
     footer: Footer
+    initiatives: tuple[InitiativeRow, ...] = ()  # the theme's own, the largest share first
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,9 +437,33 @@ def theme_models(inputs: PageInputs) -> list[ThemeModel]:
             key_results=now.key_results.get(theme.key),
             unreadable=metrics.unreadable + now.unreadable,
             footer=page_footer,
+            initiatives=initiative_rows(metrics, theme.key, inputs.initiatives),
         )
         for theme in themes_of(inputs)
     ]
+
+
+def initiative_rows(
+    metrics: PeriodView, theme: str, known: Mapping[str, Anchor]
+) -> tuple[InitiativeRow, ...]:
+    """The initiatives whose own theme at the end of ``metrics``' period was ``theme`` (their
+    ``effort`` snapshot says which), the largest share of the theme first (no share last, ties
+    by project and number), with their summary from ``known``."""
+    mine = {
+        scope.removeprefix(INITIATIVE_PREFIX): got
+        for scope, got in metrics.scopes.items()
+        if scope.startswith(INITIATIVE_PREFIX) and got.effort and got.effort.theme == theme
+    }
+    rows = [
+        InitiativeRow(key, known[key].summary if key in known else None, mine[key])
+        for key in ordered_keys(mine)
+    ]
+    return tuple(sorted(rows, key=_largest_share_first))
+
+
+def _largest_share_first(row: InitiativeRow) -> float:
+    share = row.metrics.effort.share if row.metrics.effort else None
+    return 1.0 if share is None else -share  # shares are 0..1: no share sorts after all
 
 
 def weekly_model(inputs: PageInputs, period: Period) -> WeeklyModel:

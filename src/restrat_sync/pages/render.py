@@ -36,6 +36,7 @@ from restrat_sync.pages.jql import key_in_chunks
 from restrat_sync.pages.lozenges import Lozenge, grade, grade_deviation, issue_status
 from restrat_sync.pages.models import (
     Footer,
+    InitiativeRow,
     MonthlyModel,
     OverviewModel,
     PageModel,
@@ -56,6 +57,7 @@ from restrat_sync.pages.storage import (
     el,
     expand,
     heading,
+    jira_count,
     jira_issues,
     paragraph,
     serialize,
@@ -512,6 +514,17 @@ def data_quality(quality: DataQuality | None, settings: RenderSettings) -> list[
             lozenge(grade(age, settings.pages.sync_age_hours)),
         ],
     ]
+    known = quality.membership_known_since
+    if known is not None:
+        day = known.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+        rows.append(
+            [
+                "Theme membership known since",
+                day,
+                "the first sync that listed the themes; before it, the membership it saw is "
+                "assumed",
+            ]
+        )
     conflicts = [[key, ", ".join(themes)] for key, themes in quality.conflicts]
     return [
         table(["check", "count", "details"], rows),
@@ -536,6 +549,72 @@ def config_problems(problems: Sequence[str]) -> list[Part]:
         paragraph(strong(f"Config problems found by `restrat-sync check`: {len(problems)}")),
         el("ul", *(el("li", problem) for problem in problems)),
     ]
+
+
+def initiatives_table(
+    rows: Sequence[InitiativeRow], theme: ThemeRef, settings: RenderSettings
+) -> list[Part]:
+    """A row per initiative of the theme, the largest shares first and at most
+    ``pages.initiatives_listed`` of them: its share of the theme's effort and its headline
+    numbers, with one count macro of its items in progress (a link to them in Jira), so the
+    page grows by a macro per row listed, not by a list each. The rest are named in a line."""
+    if not rows:
+        return [paragraph(f"No initiative of {theme.name} in the last four weeks.")]
+    header = ["initiative", "summary", f"share of {theme.name}'s effort", "velocity"]
+    header += ["flow time, median", "decision lag, median", "pending decisions", "on time"]
+    header.append("in progress")
+    listed, rest = (
+        rows[: settings.pages.initiatives_listed],
+        rows[settings.pages.initiatives_listed :],
+    )
+    return [
+        paragraph(
+            "Each initiative whose own theme is this one at the end of the window, the largest "
+            "share first. Its share counts the effort spent below it while that work was in "
+            "this theme; the last column counts its items in progress at the end of the "
+            "window, live from Jira."
+        ),
+        table(header, [_initiative_cells(row, settings) for row in listed]),
+        paragraph(
+            f"{plural(len(rest), 'more initiative')} with smaller shares: "
+            + ", ".join(row.key for row in rest)
+            + "."
+        )
+        if rest
+        else None,
+    ]
+
+
+def _initiative_cells(row: InitiativeRow, settings: RenderSettings) -> list[Part]:
+    got = row.metrics
+    flow, lag, outcome = got.flow, got.decision_lag, got.predictability
+    return [
+        row.key,
+        row.summary if row.summary is not None else "not in the cache",
+        percent(got.effort.share if got.effort else None),
+        count(flow.velocity.count if flow else None),
+        days(flow.flow_time.median_days if flow else None),
+        days(lag.median_days if lag else None),
+        count(len(lag.pending) if lag else None),
+        percent(outcome.rate if outcome else None),
+        _in_progress(flow, settings),
+    ]
+
+
+def _in_progress(flow: FlowMetrics | None, settings: RenderSettings) -> Part:
+    """Count macros of the items in progress: one, or one per ``key in`` chunk of a long set."""
+    if flow is None:
+        return NO_DATA
+    if not flow.load.keys:
+        return "0"
+    counts = [
+        jira_count(chunk.jql, settings.server, settings.server_id)
+        for chunk in key_in_chunks(flow.load.keys)
+    ]
+    joined: list[Node] = [counts[0]]
+    for macro in counts[1:]:
+        joined += [" + ", macro]
+    return el("span", *joined)
 
 
 # --- tables per scope ---------------------------------------------------------------------------
@@ -815,8 +894,8 @@ def _theme(model: ThemeModel, settings: RenderSettings) -> list[Part]:
     return [
         intro(
             f"the strategic theme {theme.name} ({theme.key}) over the last four weeks: its "
-            "anchors, its share of the effort against plan, its decisions, its flow and its key "
-            "results."
+            "anchors and initiatives, its share of the effort against plan, its decisions, its "
+            "flow and its key results."
         ),
         heading(2, "Headline numbers"),
         paragraph(
@@ -836,6 +915,8 @@ def _theme(model: ThemeModel, settings: RenderSettings) -> list[Part]:
         else paragraph("No anchors in the cache."),
         paragraph("Everything the theme's JQL selects now, live from Jira:"),
         theme_issues(theme, settings),
+        heading(2, "Initiatives"),
+        *initiatives_table(model.initiatives, theme, settings),
         heading(2, "Decisions"),
         *decisions(got.decision_lag, settings),
         heading(2, "Strategic pivots"),
