@@ -378,7 +378,7 @@ def _slugs(titles: list[str]) -> dict[str, str]:
 
 def _preview(page: RenderedPage, pages: list[RenderedPage], slugs: dict[str, str]) -> str:
     # The sandbox's page view, imported here: only a dry run needs it.
-    from restrat_sync.sandbox import pageview
+    from restrat_sandbox import pageview
 
     by_title = {p.title: p for p in pages}
     crumbs: list[pageview.Link] = []
@@ -410,7 +410,7 @@ def _preview(page: RenderedPage, pages: list[RenderedPage], slugs: dict[str, str
 
 
 def _index(pages: list[RenderedPage], slugs: dict[str, str], failures: dict[str, str]) -> str:
-    from restrat_sync.sandbox import pageview
+    from restrat_sandbox import pageview
 
     titles = {page.title for page in pages}
 

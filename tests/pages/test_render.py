@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from restrat_sandbox import pageview
 from restrat_sync.cache.restatements import RestatementRecord
 from restrat_sync.config import Config
 from restrat_sync.metrics.pivots import PivotEvent, Pivots
@@ -34,7 +35,6 @@ from restrat_sync.pages.render import (
     signed_points,
 )
 from restrat_sync.pages.storage import check_well_formed, clean
-from restrat_sync.sandbox import pageview
 from tests.pages import builders
 from tests.pages.builders import AC, NOW, macros, parse, text
 

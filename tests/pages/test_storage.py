@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from restrat_sandbox.storage_xml import AC, check_storage, parse_storage
 from restrat_sync.pages.storage import (
     Element,
     StorageError,
@@ -36,7 +37,6 @@ from restrat_sync.pages.storage import (
     strong,
     table,
 )
-from restrat_sync.sandbox.storage_xml import AC, check_storage, parse_storage
 
 SCRIPT = "<script>alert(1)</script>"
 CDATA_END = "]]>"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox import pageview
-from restrat_sync.sandbox.model import Issue, Portfolio
+from restrat_sandbox import pageview
+from restrat_sandbox.model import Issue, Portfolio
 from tests.sandbox.confluence_fixtures import AUTH, NASTY_SUMMARY, Wiki, make_portfolio
 
 LONG_TEXT = "x" * 10_000

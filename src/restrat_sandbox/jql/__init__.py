@@ -21,8 +21,8 @@ Modules: ``_lexer`` -> ``_parser`` (``_ast``) -> ``_compile`` (``_fields``, ``_r
 
 from __future__ import annotations
 
-from restrat_sync.sandbox.jql._env import JqlContext
-from restrat_sync.sandbox.jql._errors import JqlError
-from restrat_sync.sandbox.jql._query import JqlQuery, parse_jql, search, validate_fields
+from restrat_sandbox.jql._env import JqlContext
+from restrat_sandbox.jql._errors import JqlError
+from restrat_sandbox.jql._query import JqlQuery, parse_jql, search, validate_fields
 
 __all__ = ["JqlContext", "JqlError", "JqlQuery", "parse_jql", "search", "validate_fields"]

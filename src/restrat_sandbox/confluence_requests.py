@@ -10,10 +10,10 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from restrat_sync.sandbox.confluence_store import ConfluenceError, bad_request
-from restrat_sync.sandbox.http_app import Request
-from restrat_sync.sandbox.model import User
-from restrat_sync.sandbox.server import SandboxState
+from restrat_sandbox.confluence_store import ConfluenceError, bad_request
+from restrat_sandbox.http_app import Request
+from restrat_sandbox.model import User
+from restrat_sandbox.server import SandboxState
 
 Json = dict[str, Any]
 Expand = dict[str, "Expand"]

@@ -14,15 +14,15 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from restrat_sync.sandbox.jql._ast import Atom, Function
-from restrat_sync.sandbox.jql._dates import (
+from restrat_sandbox.jql._ast import Atom, Function
+from restrat_sandbox.jql._dates import (
     date_function,
     is_date_function,
     parse_day,
     parse_instant,
 )
-from restrat_sync.sandbox.jql._env import Env
-from restrat_sync.sandbox.jql._errors import (
+from restrat_sandbox.jql._env import Env
+from restrat_sandbox.jql._errors import (
     ValueProblem,
     bad_date,
     bad_issue_key,
@@ -32,7 +32,7 @@ from restrat_sync.sandbox.jql._errors import (
     issue_missing,
     value_missing,
 )
-from restrat_sync.sandbox.model import STATUS_CATEGORIES
+from restrat_sandbox.model import STATUS_CATEGORIES
 
 Resolver = Callable[[Env, str, Atom], frozenset[Any]]
 FunctionTable = Mapping[str, Callable[[Env, Function], frozenset[Any]]]

@@ -19,9 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from restrat_sync.sandbox.catalogue import SANDBOX_USER, STATUSES
-from restrat_sync.sandbox.generator import SIZES, generate_portfolio
-from restrat_sync.sandbox.model import (
+from restrat_sandbox.catalogue import SANDBOX_USER, STATUSES
+from restrat_sandbox.generator import SIZES, generate_portfolio
+from restrat_sandbox.model import (
     PARENT_CHANGE,
     STATUS_CATEGORIES,
     STORY_POINTS_CHANGE,
@@ -38,7 +38,7 @@ from restrat_sync.sandbox.model import (
     User,
     Version,
 )
-from restrat_sync.sandbox.timefmt import from_epoch_millis, parse_jira_datetime
+from restrat_sandbox.timefmt import from_epoch_millis, parse_jira_datetime
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from restrat_sync.sandbox.jql._errors import JqlError, syntax_error
+from restrat_sandbox.jql._errors import JqlError, syntax_error
 
 # Characters that end an unquoted word; each is a token of its own (or starts one).
 _STOPS = frozenset("\"'(),=!<>~&|")

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from restrat_sync.sandbox.confluence_store import ConfluenceError, Upload, bad_request
-from restrat_sync.sandbox.http_app import Request, Response
+from restrat_sandbox.confluence_store import ConfluenceError, Upload, bad_request
+from restrat_sandbox.http_app import Request, Response
 
 XSRF_EXEMPT = frozenset({"no-check", "nocheck"})  # "nocheck" is deprecated but still honoured
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox.cli import describe
 from restrat_sync import dashboards
 from restrat_sync.cache import Cache
 from restrat_sync.check import format_report, run_check
@@ -31,8 +33,6 @@ from restrat_sync.metrics.report import metrics_table
 from restrat_sync.metrics.runner import compute_and_store
 from restrat_sync.model.periods import recent_periods
 from restrat_sync.publish import PublishReport, slug
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
-from restrat_sync.sandbox.cli import describe
 from restrat_sync.settings import Settings, jira_credentials
 from restrat_sync.starter import write_starter
 from restrat_sync.sync import format_summary, open_syncer, options_for

@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from typing import TypeAlias
 
-from restrat_sync.sandbox import catalogue as cat
-from restrat_sync.sandbox.model import (
+from restrat_sandbox import catalogue as cat
+from restrat_sandbox.model import (
     PARENT_CHANGE,
     STORY_POINTS_CHANGE,
     ChangeItem,

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from restrat_sync.sandbox.model import Issue, Portfolio
-from restrat_sync.sandbox.storage_xml import AC, RI, StorageError, parse_storage
+from restrat_sandbox.model import Issue, Portfolio
+from restrat_sandbox.storage_xml import AC, RI, StorageError, parse_storage
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from restrat_sync.sandbox.model import (
+from restrat_sandbox.model import (
     IssueType,
     LinkType,
     Portfolio,

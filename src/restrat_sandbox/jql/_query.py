@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from restrat_sync.sandbox.jql._ast import Clause, Node, Not, ParsedQuery
-from restrat_sync.sandbox.jql._compile import (
+from restrat_sandbox.jql._ast import Clause, Node, Not, ParsedQuery
+from restrat_sandbox.jql._compile import (
     SortKeys,
     compile_sort,
     compile_where,
     sort_issues,
 )
-from restrat_sync.sandbox.jql._env import Env, JqlContext
-from restrat_sync.sandbox.jql._errors import JqlError
-from restrat_sync.sandbox.jql._fields import Predicate
-from restrat_sync.sandbox.jql._parser import parse
-from restrat_sync.sandbox.jql._structure import structure
-from restrat_sync.sandbox.model import Issue
+from restrat_sandbox.jql._env import Env, JqlContext
+from restrat_sandbox.jql._errors import JqlError
+from restrat_sandbox.jql._fields import Predicate
+from restrat_sandbox.jql._parser import parse
+from restrat_sandbox.jql._structure import structure
+from restrat_sandbox.model import Issue
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from restrat_sync.sandbox.catalogue import resolution_for
-from restrat_sync.sandbox.http_app import HttpError
-from restrat_sync.sandbox.jira_render import FlavourFields, flavour_fields
-from restrat_sync.sandbox.model import (
+from restrat_sandbox.catalogue import resolution_for
+from restrat_sandbox.http_app import HttpError
+from restrat_sandbox.jira_render import FlavourFields, flavour_fields
+from restrat_sandbox.model import (
     STORY_POINTS_CHANGE,
     ChangeItem,
     History,

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from restrat_sync.sandbox.model import Portfolio, User
+from restrat_sandbox.model import Portfolio, User
 
 _T = TypeVar("_T")
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from restrat_sync.sandbox import jira_writes
-from restrat_sync.sandbox.http_app import HttpError, Request, Response, Router
-from restrat_sync.sandbox.jira_render import (
+from restrat_sandbox import jira_writes
+from restrat_sandbox.http_app import HttpError, Request, Response, Router
+from restrat_sandbox.jira_render import (
     CLOUD_ISSUE_CHANGELOG,
     CLOUD_SEARCH_CHANGELOG,
     DC_CHANGELOG,
@@ -34,16 +34,16 @@ from restrat_sync.sandbox.jira_render import (
     select_fields,
     split_fields,
 )
-from restrat_sync.sandbox.jql import (
+from restrat_sandbox.jql import (
     JqlContext,
     JqlError,
     parse_jql,
     search,
     validate_fields,
 )
-from restrat_sync.sandbox.model import History, Issue, Portfolio
-from restrat_sync.sandbox.server import SandboxState
-from restrat_sync.sandbox.timefmt import format_jira_datetime
+from restrat_sandbox.model import History, Issue, Portfolio
+from restrat_sandbox.server import SandboxState
+from restrat_sandbox.timefmt import format_jira_datetime
 
 Json = dict[str, Any]
 ApiHandler = Callable[[Request, str], Response]

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from restrat_sync.sandbox.http_app import HttpError, Request
+from restrat_sandbox.http_app import HttpError, Request
 
 DEFAULT_TIMEOUT = 60.0
 

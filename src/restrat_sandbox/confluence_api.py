@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from restrat_sync.sandbox.confluence_json import Renderer, error
-from restrat_sync.sandbox.confluence_multipart import parse_multipart, uploads, xsrf_refusal
-from restrat_sync.sandbox.confluence_requests import (
+from restrat_sandbox.confluence_json import Renderer, error
+from restrat_sandbox.confluence_multipart import parse_multipart, uploads, xsrf_refusal
+from restrat_sandbox.confluence_requests import (
     MAX_LIMIT,
     Json,
     as_dict,
@@ -27,7 +27,7 @@ from restrat_sync.sandbox.confluence_requests import (
     storage_of,
     version_number,
 )
-from restrat_sync.sandbox.confluence_store import (
+from restrat_sandbox.confluence_store import (
     ConfluenceError,
     ConfluenceStore,
     Page,
@@ -35,10 +35,10 @@ from restrat_sync.sandbox.confluence_store import (
     Upload,
     bad_request,
 )
-from restrat_sync.sandbox.confluence_view import PageView
-from restrat_sync.sandbox.http_app import Request, Response, Router
-from restrat_sync.sandbox.model import User
-from restrat_sync.sandbox.server import SandboxState
+from restrat_sandbox.confluence_view import PageView
+from restrat_sandbox.http_app import Request, Response, Router
+from restrat_sandbox.model import User
+from restrat_sandbox.server import SandboxState
 
 Handler = Callable[[Request], Response]
 

@@ -15,10 +15,10 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
-from restrat_sync.sandbox.jql import _resolve as r
-from restrat_sync.sandbox.jql._ast import Atom, Value
-from restrat_sync.sandbox.jql._env import Env
-from restrat_sync.sandbox.model import Issue
+from restrat_sandbox.jql import _resolve as r
+from restrat_sandbox.jql._ast import Atom, Value
+from restrat_sandbox.jql._env import Env
+from restrat_sandbox.model import Issue
 
 Getter = Callable[[Issue], Any]
 Predicate = Callable[[Issue], bool]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from restrat_sync.sandbox.jql._ast import (
+from restrat_sandbox.jql._ast import (
     And,
     Clause,
     Empty,
@@ -16,7 +16,7 @@ from restrat_sync.sandbox.jql._ast import (
     ParsedQuery,
     Value,
 )
-from restrat_sync.sandbox.jql._parser import KEYWORDS, RESERVED_WORDS
+from restrat_sandbox.jql._parser import KEYWORDS, RESERVED_WORDS
 
 Json = dict[str, Any]
 _PLAIN = re.compile(r"[^\s\"'(),=!<>~&|{}*/%+^$#@?;\[\]\\]+")

@@ -13,9 +13,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from restrat_sync.sandbox import pageview
-from restrat_sync.sandbox.confluence_requests import MAX_LIMIT, Expand, Json
-from restrat_sync.sandbox.confluence_store import (
+from restrat_sandbox import pageview
+from restrat_sandbox.confluence_requests import MAX_LIMIT, Expand, Json
+from restrat_sandbox.confluence_store import (
     Attachment,
     ConfluenceStore,
     ContentProperty,
@@ -24,8 +24,8 @@ from restrat_sync.sandbox.confluence_store import (
     PageVersion,
     Space,
 )
-from restrat_sync.sandbox.http_app import HttpError
-from restrat_sync.sandbox.model import User
+from restrat_sandbox.http_app import HttpError
+from restrat_sandbox.model import User
 
 ViewContextOf = Callable[[Page], pageview.ViewContext]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from restrat_sync.sandbox.model import User
-from restrat_sync.sandbox.storage_xml import StorageError, check_storage, normalise_storage
+from restrat_sandbox.model import User
+from restrat_sandbox.storage_xml import StorageError, check_storage, normalise_storage
 
 FIRST_CONTENT_ID = 65537  # Confluence-looking ids, deterministic per sandbox
 FIRST_SPACE_ID = 98305

@@ -7,8 +7,7 @@ import signal
 from datetime import UTC, datetime
 from types import FrameType
 
-from restrat_sync.errors import ConfigError
-from restrat_sync.sandbox import (
+from restrat_sandbox import (
     DEFAULT_TOKEN,
     DEFAULT_USER,
     FLAVORS,
@@ -16,6 +15,7 @@ from restrat_sync.sandbox import (
     SandboxServer,
     create_sandbox,
 )
+from restrat_sync.errors import ConfigError
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,8 +17,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from restrat_sync.sandbox.jql._errors import ValueProblem, function_arity, function_duration
-from restrat_sync.sandbox.timefmt import from_epoch_millis
+from restrat_sandbox.jql._errors import ValueProblem, function_arity, function_duration
+from restrat_sandbox.timefmt import from_epoch_millis
 
 _LITERAL = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?", re.ASCII)
 _PERIOD = re.compile(r"([-+]?)\s*((?:\d+\s*[yMwdhm]\s*)+)", re.ASCII)

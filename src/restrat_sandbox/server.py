@@ -22,9 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from restrat_sync.sandbox.holds import Holds
-from restrat_sync.sandbox.http_app import HttpError, Request, Response, Router, parse_query
-from restrat_sync.sandbox.model import Portfolio, User
+from restrat_sandbox.holds import Holds
+from restrat_sandbox.http_app import HttpError, Request, Response, Router, parse_query
+from restrat_sandbox.model import Portfolio, User
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from restrat_sync.sandbox.jql._ast import (
+from restrat_sandbox.jql._ast import (
     And,
     Clause,
     Empty,
@@ -27,8 +27,8 @@ from restrat_sync.sandbox.jql._ast import (
     SortItem,
     Value,
 )
-from restrat_sync.sandbox.jql._errors import VALID_OPERATORS, JqlError, syntax_error
-from restrat_sync.sandbox.jql._lexer import Token, tokenize
+from restrat_sandbox.jql._errors import VALID_OPERATORS, JqlError, syntax_error
+from restrat_sandbox.jql._lexer import Token, tokenize
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "is", "order", "by", "asc", "desc"})
 _EMPTY_WORDS = frozenset({"empty", "null"})

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from restrat_sync.sandbox.catalogue import DONE_RESOLUTION, RANK_FIELD_ID
-from restrat_sync.sandbox.model import (
+from restrat_sandbox.catalogue import DONE_RESOLUTION, RANK_FIELD_ID
+from restrat_sandbox.model import (
     PARENT_CHANGE,
     STATUS_CATEGORIES,
     STORY_POINTS_CHANGE,
@@ -26,7 +26,7 @@ from restrat_sync.sandbox.model import (
     Portfolio,
     User,
 )
-from restrat_sync.sandbox.timefmt import epoch_millis, format_date, format_jira_datetime
+from restrat_sandbox.timefmt import epoch_millis, format_date, format_jira_datetime
 
 Json = dict[str, Any]
 FieldRenderer = Callable[[Issue], Any]

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from restrat_sync.sandbox import pageview
-from restrat_sync.sandbox.confluence_json import CONTEXT, webui
-from restrat_sync.sandbox.confluence_requests import caller
-from restrat_sync.sandbox.confluence_store import ConfluenceError, ConfluenceStore, Page
-from restrat_sync.sandbox.http_app import Request, Response
-from restrat_sync.sandbox.jql import JqlContext, JqlError, search
-from restrat_sync.sandbox.model import Issue, Portfolio, User
-from restrat_sync.sandbox.server import SandboxState
+from restrat_sandbox import pageview
+from restrat_sandbox.confluence_json import CONTEXT, webui
+from restrat_sandbox.confluence_requests import caller
+from restrat_sandbox.confluence_store import ConfluenceError, ConfluenceStore, Page
+from restrat_sandbox.http_app import Request, Response
+from restrat_sandbox.jql import JqlContext, JqlError, search
+from restrat_sandbox.model import Issue, Portfolio, User
+from restrat_sandbox.server import SandboxState
 
 HTML = "text/html; charset=utf-8"
 

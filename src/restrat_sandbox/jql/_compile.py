@@ -11,7 +11,7 @@ import operator
 from collections.abc import Iterable
 from typing import Any
 
-from restrat_sync.sandbox.jql._ast import (
+from restrat_sandbox.jql._ast import (
     And,
     Clause,
     Empty,
@@ -22,8 +22,8 @@ from restrat_sync.sandbox.jql._ast import (
     SortItem,
     Value,
 )
-from restrat_sync.sandbox.jql._env import Env
-from restrat_sync.sandbox.jql._errors import (
+from restrat_sandbox.jql._env import Env
+from restrat_sandbox.jql._errors import (
     ValueProblem,
     empty_text,
     empty_unsupported,
@@ -35,9 +35,9 @@ from restrat_sync.sandbox.jql._errors import (
     not_sortable,
     operator_unsupported,
 )
-from restrat_sync.sandbox.jql._fields import EMPTINESS, FieldSpec, Getter, Predicate, field_spec
-from restrat_sync.sandbox.jql._text import document, parse_term
-from restrat_sync.sandbox.model import Issue
+from restrat_sandbox.jql._fields import EMPTINESS, FieldSpec, Getter, Predicate, field_spec
+from restrat_sandbox.jql._text import document, parse_term
+from restrat_sandbox.model import Issue
 
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 # Jira's order when a query has none: newest first. Keys are unique, so this is total.

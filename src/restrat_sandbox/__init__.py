@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from restrat_sync.sandbox.model import Portfolio
-from restrat_sync.sandbox.server import (
+from restrat_sandbox.model import Portfolio
+from restrat_sandbox.server import (
     DEFAULT_TOKEN,
     DEFAULT_USER,
     FLAVORS,
@@ -34,9 +34,9 @@ def create_sandbox(
 ) -> SandboxServer:
     """A sandbox serving ``dataset`` (small, medium, large or a JSON file path); not started."""
     # Imported here so that `restrat-sync --help` does not load the whole sandbox.
-    from restrat_sync.sandbox.confluence_api import install_confluence_routes
-    from restrat_sync.sandbox.dataset import load_dataset
-    from restrat_sync.sandbox.jira_api import install_jira_routes
+    from restrat_sandbox.confluence_api import install_confluence_routes
+    from restrat_sandbox.dataset import load_dataset
+    from restrat_sandbox.jira_api import install_jira_routes
 
     def load() -> Portfolio:
         return load_dataset(dataset, seed=options.seed, now=now)
