@@ -13,7 +13,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from restrat_sandbox import pageview
 from restrat_sandbox.confluence_requests import MAX_LIMIT, Expand, Json
 from restrat_sandbox.confluence_store import (
     Attachment,
@@ -26,8 +25,9 @@ from restrat_sandbox.confluence_store import (
 )
 from restrat_sandbox.http_app import HttpError
 from restrat_sandbox.model import User
+from restrat_sync.pages import preview
 
-ViewContextOf = Callable[[Page], pageview.ViewContext]
+ViewContextOf = Callable[[Page], preview.ViewContext]
 
 CONTEXT = "/wiki"
 BODY_FORMATS = ("storage", "view", "export_view", "styled_view")
@@ -210,7 +210,7 @@ class Renderer:
             if representation in expand and representation in BODY_FORMATS:
                 value = page.body
                 if representation != "storage":
-                    value = pageview.render_fragment(page.body, self.view_context(page))
+                    value = preview.render_fragment(page.body, self.view_context(page))
                 out[representation] = {
                     "value": value,
                     "representation": representation,

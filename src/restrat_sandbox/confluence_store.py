@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from restrat_sandbox.model import User
-from restrat_sandbox.storage_xml import StorageError, check_storage, normalise_storage
+from restrat_sandbox.storage_xml import check_storage, normalise_storage
+from restrat_sync.pages.storage_parser import StorageSyntaxError
 
 FIRST_CONTENT_ID = 65537  # Confluence-looking ids, deterministic per sandbox
 FIRST_SPACE_ID = 98305
@@ -444,5 +445,5 @@ def _check_label(name: str) -> None:
 def _check_body(body: str) -> None:
     try:
         check_storage(body)
-    except StorageError as err:
+    except StorageSyntaxError as err:
         raise bad_request(str(err)) from err
