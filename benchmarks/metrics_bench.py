@@ -19,7 +19,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
+from restrat_sandbox import SandboxOptions, create_sandbox
 from restrat_sync.starter import write_starter
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

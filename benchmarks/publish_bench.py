@@ -17,16 +17,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from restrat_sandbox import SandboxOptions, create_sandbox
+from restrat_sandbox.demo import sandbox_settings
 from restrat_sync import dashboards
 from restrat_sync.config import load_config
-from restrat_sync.demo import sandbox_settings
 from restrat_sync.http import create_session
 from restrat_sync.metrics.runner import compute_and_store
 from restrat_sync.model.periods import recent_periods
 from restrat_sync.pages.build import build_pages
 from restrat_sync.pages.inputs import read_page_inputs
 from restrat_sync.pages.page import CADENCES
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from restrat_sync.starter import write_starter
 from restrat_sync.sync import open_syncer, options_for
 

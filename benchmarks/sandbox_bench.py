@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 
 import requests
 
-from restrat_sync.sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxOptions, create_sandbox
+from restrat_sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxOptions, create_sandbox
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 _GENERATE = """
 import json, sys, time
 from datetime import UTC, datetime
-from restrat_sync.sandbox.generator import generate_portfolio
+from restrat_sandbox.generator import generate_portfolio
 started = time.perf_counter()
 portfolio = generate_portfolio(sys.argv[1], seed=7, now=datetime(2026, 11, 22, tzinfo=UTC))
 seconds = time.perf_counter() - started

@@ -22,7 +22,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.starter import write_starter
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

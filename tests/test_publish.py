@@ -18,6 +18,7 @@ import responses
 from pydantic import SecretStr
 from responses import matchers
 
+from restrat_sandbox.server import SandboxServer
 from restrat_sync.cache import Cache, open_cache
 from restrat_sync.cache.pages import published_page, read_published
 from restrat_sync.config import ConfluenceConfig
@@ -35,7 +36,6 @@ from restrat_sync.publish import (
     slug,
     write_dry_run,
 )
-from restrat_sync.sandbox.server import SandboxServer
 from restrat_sync.settings import Credentials
 from tests.sandbox.confluence_fixtures import Wiki, confluence_sandbox, reset
 

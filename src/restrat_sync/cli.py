@@ -579,7 +579,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from restrat_sync.demo import run_demo
+    from restrat_sandbox.demo import run_demo
 
     return run_demo(
         flavor=args.flavor, dataset=args.dataset, serve=args.serve, output=args.out, port=args.port
@@ -590,7 +590,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from restrat_sync.sandbox.cli import add_sandbox_arguments
+    from restrat_sandbox.cli import add_sandbox_arguments
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -604,7 +604,7 @@ def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from restrat_sync.sandbox.cli import serve_sandbox
+    from restrat_sandbox.cli import serve_sandbox
 
     return serve_sandbox(args)
 

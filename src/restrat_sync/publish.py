@@ -48,6 +48,7 @@ from restrat_sync.confluence.gateway import (
     VersionConflict,
 )
 from restrat_sync.errors import ConnectionProblem, RestratError
+from restrat_sync.pages import preview
 from restrat_sync.pages.page import LABEL, RenderedPage
 from restrat_sync.pages.storage import check_well_formed, paragraph, serialize
 
@@ -377,23 +378,20 @@ def _slugs(titles: list[str]) -> dict[str, str]:
 
 
 def _preview(page: RenderedPage, pages: list[RenderedPage], slugs: dict[str, str]) -> str:
-    # The sandbox's page view, imported here: only a dry run needs it.
-    from restrat_sync.sandbox import pageview
-
     by_title = {p.title: p for p in pages}
-    crumbs: list[pageview.Link] = []
+    crumbs: list[preview.Link] = []
     parent = page.parent_title
     while parent is not None and parent not in {c.title for c in crumbs}:
-        crumbs.insert(0, pageview.Link(parent, f"{slugs[parent]}.html" if parent in slugs else ""))
+        crumbs.insert(0, preview.Link(parent, f"{slugs[parent]}.html" if parent in slugs else ""))
         parent = by_title[parent].parent_title if parent in by_title else None
-    doc = pageview.PageDoc(
+    doc = preview.PageDoc(
         title=page.title,
         space_name="Preview",
         space_url="index.html",
         storage=page.body,
         breadcrumbs=crumbs,
         children=[
-            pageview.Link(p.title, f"{slugs[p.title]}.html")
+            preview.Link(p.title, f"{slugs[p.title]}.html")
             for p in pages
             if p.parent_title == page.title
         ],
@@ -406,12 +404,10 @@ def _preview(page: RenderedPage, pages: list[RenderedPage], slugs: dict[str, str
     def page_url(_space: str | None, title: str) -> str | None:
         return f"{slugs[title]}.html" if title in slugs else None
 
-    return pageview.render_page(doc, pageview.ViewContext(page_url=page_url))
+    return preview.render_page(doc, preview.ViewContext(page_url=page_url))
 
 
 def _index(pages: list[RenderedPage], slugs: dict[str, str], failures: dict[str, str]) -> str:
-    from restrat_sync.sandbox import pageview
-
     titles = {page.title for page in pages}
 
     def tree(parent: str | None) -> str:
@@ -421,12 +417,10 @@ def _index(pages: list[RenderedPage], slugs: dict[str, str], failures: dict[str,
             if page.parent_title != parent and not orphan:
                 continue
             note = " (not well-formed: would not be sent)" if page.title in failures else ""
-            link = (
-                f'<a href="{pageview.esc(slugs[page.title])}.html">{pageview.esc(page.title)}</a>'
-            )
-            items.append(f"<li>{link}{pageview.esc(note)}{tree(page.title)}</li>")
+            link = f'<a href="{preview.esc(slugs[page.title])}.html">{preview.esc(page.title)}</a>'
+            items.append(f"<li>{link}{preview.esc(note)}{tree(page.title)}</li>")
         return f'<ul class="tree">{"".join(items)}</ul>' if items else ""
 
     heading = f"<h1>restrat-sync preview: {len(pages)} pages</h1>"
     note = "<p>Written by a dry run: nothing was sent to Confluence.</p>"
-    return pageview.document("restrat-sync preview", heading + note + tree(None))
+    return preview.document("restrat-sync preview", heading + note + tree(None))

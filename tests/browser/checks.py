@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from restrat_sync.sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
+from restrat_sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = Path("/usr/bin/chromium")

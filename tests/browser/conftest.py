@@ -18,7 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
 from tests.browser.checks import CHROMEDRIVER, CHROMIUM, missing_browser
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)  # fixed, so every run sees the same portfolio

@@ -8,10 +8,10 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from restrat_sandbox import SandboxOptions, create_sandbox
+from restrat_sandbox.demo import run_pipeline, sandbox_settings
 from restrat_sync.cache import open_cache
 from restrat_sync.cache.snapshots import read_snapshots
-from restrat_sync.demo import run_pipeline, sandbox_settings
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from tests.browser.checks import open_and_check, save_screenshot
 
 # Jira tables outside the collapsed expands (long issue lists are folded into those).

@@ -7,6 +7,8 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from restrat_sandbox import SandboxServer
+from restrat_sandbox.jql import JqlContext, search
 from restrat_sync.pages.storage import (
     fragment,
     heading,
@@ -17,8 +19,6 @@ from restrat_sync.pages.storage import (
     strong,
     table,
 )
-from restrat_sync.sandbox import SandboxServer
-from restrat_sync.sandbox.jql import JqlContext, search
 from tests.browser.checks import missing_browser, open_and_check, publish, save_screenshot
 
 JQL = "project = PORT ORDER BY key ASC"

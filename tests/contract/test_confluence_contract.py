@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox.server import SandboxServer
+from restrat_sandbox.server import SandboxServer
 from tests.contract.openapi import validate_response
 from tests.sandbox.confluence_fixtures import Wiki, confluence_sandbox
 

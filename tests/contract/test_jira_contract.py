@@ -22,7 +22,7 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from restrat_sync.sandbox.server import SandboxServer
+from restrat_sandbox.server import SandboxServer
 from tests.contract.openapi import load_spec, validate_response
 from tests.sandbox.jira_fixtures import LONG_KEY, running_sandbox, session
 

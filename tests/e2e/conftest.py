@@ -12,8 +12,8 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from restrat_sync.demo import sandbox_settings
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox.demo import sandbox_settings
 from restrat_sync.settings import Settings
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)  # fixed, so every run sees the same portfolio

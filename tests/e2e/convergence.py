@@ -18,12 +18,12 @@ from typing import Any
 import requests
 from sqlalchemy import text
 
+from restrat_sandbox import SandboxServer
+from restrat_sandbox.demo import sandbox_settings
+from restrat_sandbox.jira_render import flavour_fields
 from restrat_sync.cache import Cache, open_cache
 from restrat_sync.config import LoadedConfig, load_config
-from restrat_sync.demo import sandbox_settings
 from restrat_sync.http import RetryPolicy, create_session
-from restrat_sync.sandbox import SandboxServer
-from restrat_sync.sandbox.jira_render import flavour_fields
 from restrat_sync.sync import SyncOptions, SyncSummary, open_syncer, options_for
 from tests.e2e.conftest import sync_command, sync_env
 from tests.worker.sandboxed import replace_in_config, wait_for

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from restrat_sandbox import SandboxServer
+from restrat_sandbox.jql import JqlContext, search
+from restrat_sandbox.model import Portfolio
 from restrat_sync.cache import Cache
 from restrat_sync.config import LoadedConfig
-from restrat_sync.sandbox import SandboxServer
-from restrat_sync.sandbox.jql import JqlContext, search
-from restrat_sync.sandbox.model import Portfolio
 
 Transitions = dict[str, list[tuple[int, str | None]]]
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from restrat_sandbox import SandboxServer
+from restrat_sandbox.demo import run_demo
+from restrat_sandbox.jql import JqlContext, search
 from restrat_sync.check import CheckReport, format_report, run_check
 from restrat_sync.cli import main
 from restrat_sync.config import load_config
-from restrat_sync.demo import run_demo
 from restrat_sync.errors import CredentialsRejected, JqlRejected
 from restrat_sync.http import RetryPolicy, create_session
-from restrat_sync.sandbox import SandboxServer
-from restrat_sync.sandbox.jql import JqlContext, search
 from tests.e2e.conftest import point_at, settings_for
 
 FAST = RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.01)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from restrat_sandbox import SandboxServer
 from restrat_sync.cache import open_cache
 from restrat_sync.cache.engine import create_cache_engine, migrate, schema_state
 from restrat_sync.cli import main
-from restrat_sync.sandbox import SandboxServer
 from tests.e2e.conftest import point_at
 from tests.worker.sandboxed import replace_in_config
 

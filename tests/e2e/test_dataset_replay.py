@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxOptions, create_sandbox
+from restrat_sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxOptions, create_sandbox
 from tests.e2e.conftest import NOW
 
 AUTH = (DEFAULT_USER, DEFAULT_TOKEN)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 
+from restrat_sandbox import SandboxServer
 from restrat_sync import dashboards
 from restrat_sync.cache import Cache, open_cache
 from restrat_sync.cache.portfolio import read_portfolio
@@ -31,7 +32,6 @@ from restrat_sync.http import create_session
 from restrat_sync.metrics.compute import OVERALL, prepare
 from restrat_sync.model.periods import month_of
 from restrat_sync.pages.build import cadence_page_name, page_title, theme_page_names
-from restrat_sync.sandbox import SandboxServer
 from restrat_sync.settings import Settings
 from restrat_sync.starter import write_starter
 from restrat_sync.sync import connect_syncer, options_for

@@ -21,6 +21,9 @@ from itertools import pairwise
 
 import pytest
 
+from restrat_sandbox import SandboxServer
+from restrat_sandbox.jql import JqlContext, search
+from restrat_sandbox.model import Issue, Portfolio
 from restrat_sync.cache import Cache, open_cache
 from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.cli import main
@@ -29,9 +32,6 @@ from restrat_sync.http import create_session
 from restrat_sync.metrics.compute import OVERALL, initiative_scope, observed, theme_scope
 from restrat_sync.metrics.runner import MetricsRun, compute_and_store
 from restrat_sync.model.periods import Period, parse_period
-from restrat_sync.sandbox import SandboxServer
-from restrat_sync.sandbox.jql import JqlContext, search
-from restrat_sync.sandbox.model import Issue, Portfolio
 from restrat_sync.starter import write_starter
 from restrat_sync.sync import SyncOptions, open_syncer
 from tests.e2e.conftest import NOW, settings_for

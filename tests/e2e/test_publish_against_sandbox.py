@@ -14,6 +14,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
+from restrat_sandbox import SandboxServer
 from restrat_sync.cache import Cache, open_cache
 from restrat_sync.config import ConfluenceConfig
 from restrat_sync.confluence import ConfluenceGateway, connect_confluence
@@ -21,7 +22,6 @@ from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.pages import storage as s
 from restrat_sync.pages.page import LABEL, RenderedPage
 from restrat_sync.publish import PublishReport, publish_pages, write_dry_run
-from restrat_sync.sandbox import SandboxServer
 from restrat_sync.settings import Credentials
 from tests.e2e.conftest import NOW
 

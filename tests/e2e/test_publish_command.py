@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.cache import open_cache
 from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.cli import main
 from restrat_sync.config import load_config
 from restrat_sync.dashboards import Selection, refresh_metrics
 from restrat_sync.model.periods import last_complete, period_of
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from tests.e2e.conftest import NOW, point_at, transition
 
 WRITES = ("POST", "PUT", "DELETE")

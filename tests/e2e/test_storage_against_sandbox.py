@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from restrat_sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
 from restrat_sync.pages.storage import (
     chart,
     check_well_formed,
@@ -33,8 +34,7 @@ from restrat_sync.pages.storage import (
     status,
     table,
 )
-from restrat_sync.sandbox import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
-from restrat_sync.sandbox.storage_xml import parse_storage
+from restrat_sync.pages.storage_parser import parse_storage
 
 AUTH = (DEFAULT_USER, DEFAULT_TOKEN)
 LABEL = "storage-e2e"

@@ -10,11 +10,11 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox.demo import sandbox_settings
 from restrat_sync.cache import table_digest
 from restrat_sync.config import LoadedConfig, load_config
-from restrat_sync.demo import sandbox_settings
 from restrat_sync.http import RetryPolicy, create_session
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.sync import Syncer, SyncOptions, open_syncer
 from tests.e2e.conftest import NOW, transition
 from tests.e2e.sandbox_truth import (

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from restrat_sandbox import SandboxOptions, create_sandbox
+from restrat_sandbox.demo import sandbox_settings
 from restrat_sync.cache import open_cache
 from restrat_sync.cli import main
 from restrat_sync.config import load_config
-from restrat_sync.demo import sandbox_settings
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.jira import JiraAnswered
 from restrat_sync.progress import LogProgress, TerminalProgress
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from restrat_sync.sync import SyncCounts, SyncOptions, open_syncer
 from tests.e2e.conftest import NOW, point_at
 from tests.e2e.sandbox_truth import cached_transitions, sandbox_transitions

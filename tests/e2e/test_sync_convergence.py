@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from restrat_sandbox import SandboxOptions, create_sandbox
 from restrat_sync.config import LoadedConfig, load_config
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from tests.e2e.conftest import NOW
 from tests.e2e.convergence import (
     PARKED,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from restrat_sandbox import SandboxOptions, create_sandbox
 from restrat_sync.cache import open_cache, table_digest
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from tests.e2e.conftest import NOW, sync_command, sync_env
 
 

@@ -25,8 +25,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
-from restrat_sync.sandbox.model import Issue
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox.model import Issue
 from tests.e2e.conftest import NOW
 from tests.e2e.convergence import (
     PARKED,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from restrat_sandbox import SandboxOptions, create_sandbox
 from restrat_sync.cache import open_cache
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from restrat_sync.worker.locks import JobRun, job_runs
 from tests.conftest import Databases
 from tests.e2e.conftest import NOW

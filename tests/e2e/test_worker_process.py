@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from restrat_sandbox import SandboxOptions, create_sandbox
 from restrat_sync.cache import open_cache
 from restrat_sync.cache.models import SyncRun
 from restrat_sync.cli import main
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from restrat_sync.worker.locks import job_runs
 from tests.e2e.conftest import NOW, point_at
 from tests.worker.sandboxed import (

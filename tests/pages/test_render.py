@@ -15,6 +15,7 @@ from restrat_sync.cache.restatements import RestatementRecord
 from restrat_sync.config import Config
 from restrat_sync.metrics.pivots import PivotEvent, Pivots
 from restrat_sync.model.periods import Period, parse_period
+from restrat_sync.pages import preview
 from restrat_sync.pages.inputs import Anchor, PageInputs
 from restrat_sync.pages.models import (
     PageModel,
@@ -34,7 +35,6 @@ from restrat_sync.pages.render import (
     signed_points,
 )
 from restrat_sync.pages.storage import check_well_formed, clean
-from restrat_sync.sandbox import pageview
 from tests.pages import builders
 from tests.pages.builders import AC, NOW, macros, parse, text
 
@@ -258,8 +258,8 @@ def test_the_allocation_chart_reads_as_planned_and_actual_series_in_the_sandbox(
             p.get(f"{AC}name"): "".join(p.itertext()) for p in element.findall(f"{AC}parameter")
         }
         if params.get("title") == "Allocation: planned vs actual share (%)":
-            rows = pageview.table_rows(element.find(f"{AC}rich-text-body"))
-            data = pageview.ChartData.from_rows(rows, "horizontal")
+            rows = preview.table_rows(element.find(f"{AC}rich-text-body"))
+            data = preview.ChartData.from_rows(rows, "horizontal")
             assert params["type"] == "bar"
             assert params["dataOrientation"] == "horizontal"
             assert data.categories == ["Grow revenue", "Reliability", "Unaligned"]
@@ -288,7 +288,7 @@ def test_the_sandbox_view_shows_the_page_as_text() -> None:
     settings = builders.config(
         themes=[{"key": "GROWTH", "name": NASTY, "jql": "g.jql", "target": 0.9}]
     )
-    html = pageview.render_fragment(overview_body(settings=settings), pageview.ViewContext())
+    html = preview.render_fragment(overview_body(settings=settings), preview.ViewContext())
     assert "error-box" not in html
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -4,7 +4,7 @@
 original string. The one documented exception is ``clean``: characters XML 1.0 cannot carry
 (C0 controls other than tab, LF and CR; U+FFFE/U+FFFF; lone surrogates) become U+FFFD.
 Every body is checked by both parsers: ``check_well_formed`` (the publisher's own check) and
-the sandbox's ``check_storage`` (the one Confluence applies).
+``storage_parser.parse_storage`` (Confluence's parse, which the preview and the sandbox use).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from restrat_sync.pages.storage import (
     strong,
     table,
 )
-from restrat_sync.sandbox.storage_xml import AC, check_storage, parse_storage
+from restrat_sync.pages.storage_parser import AC, parse_storage
 
 SCRIPT = "<script>alert(1)</script>"
 CDATA_END = "]]>"
@@ -79,9 +79,8 @@ IDS = [
 
 
 def parse(body: str) -> ET.Element:
-    """``body`` checked by both parsers; the sandbox's tree (Clark-notation tags) is returned."""
+    """``body`` checked by both parsers; Confluence's tree (Clark-notation tags) is returned."""
     check_well_formed(body)
-    check_storage(body)
     return parse_storage(body)
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from restrat_sync.sandbox import catalogue
-from restrat_sync.sandbox.model import Portfolio
-from restrat_sync.sandbox.server import (
+from restrat_sandbox import catalogue
+from restrat_sandbox.model import Portfolio
+from restrat_sandbox.server import (
     RouteInstaller,
     SandboxApp,
     SandboxOptions,

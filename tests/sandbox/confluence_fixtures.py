@@ -12,9 +12,9 @@ from typing import Any
 
 import requests
 
-from restrat_sync.sandbox.confluence_api import install_confluence_routes
-from restrat_sync.sandbox.model import Issue, Portfolio, User
-from restrat_sync.sandbox.server import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
+from restrat_sandbox.confluence_api import install_confluence_routes
+from restrat_sandbox.model import Issue, Portfolio, User
+from restrat_sandbox.server import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
 from tests.sandbox.builders import install_catalogue, serve
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from restrat_sync.sandbox.server import SandboxServer
+from restrat_sandbox.server import SandboxServer
 from tests.sandbox.confluence_fixtures import Wiki, confluence_sandbox, reset
 from tests.sandbox.jira_fixtures import running_sandbox, session
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import requests
 
-from restrat_sync.sandbox import catalogue
-from restrat_sync.sandbox.jira_api import install_jira_routes
-from restrat_sync.sandbox.model import (
+from restrat_sandbox import catalogue
+from restrat_sandbox.jira_api import install_jira_routes
+from restrat_sandbox.model import (
     ChangeItem,
     History,
     Issue,
@@ -25,7 +25,7 @@ from restrat_sync.sandbox.model import (
     User,
     Version,
 )
-from restrat_sync.sandbox.server import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
+from restrat_sandbox.server import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
 from tests.sandbox.builders import install_catalogue, pick, serve
 
 NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from restrat_sync.sandbox.server import SandboxServer
-from restrat_sync.sandbox.storage_xml import normalise_storage
+from restrat_sandbox.server import SandboxServer
+from restrat_sandbox.storage_xml import normalise_storage
 from tests.sandbox.confluence_fixtures import Wiki
 
 

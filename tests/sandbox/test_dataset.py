@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from restrat_sync.sandbox.dataset import load_dataset, load_issue_export
-from restrat_sync.sandbox.model import Portfolio
+from restrat_sandbox.dataset import load_dataset, load_issue_export
+from restrat_sandbox.model import Portfolio
 
 Json = dict[str, Any]
 

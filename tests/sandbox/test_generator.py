@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from restrat_sync.sandbox.generator import SIZES, generate_portfolio
-from restrat_sync.sandbox.model import ChangeItem, Issue, Portfolio
+from restrat_sandbox.generator import SIZES, generate_portfolio
+from restrat_sandbox.model import ChangeItem, Issue, Portfolio
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 SEEDS = (1, 7, 42)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox.server import SandboxServer
+from restrat_sandbox.server import SandboxServer
 from tests.sandbox.jira_fixtures import running_sandbox, session
 from tests.worker.sandboxed import wait_for
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox.server import SandboxServer
+from restrat_sandbox.server import SandboxServer
 from tests.sandbox.jira_fixtures import CALLER, DST_KEY, running_sandbox
 
 CUSTOM_TYPES = {

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox.server import SandboxServer
-from restrat_sync.sandbox.timefmt import parse_jira_datetime
+from restrat_sandbox.server import SandboxServer
+from restrat_sandbox.timefmt import parse_jira_datetime
 from tests.sandbox.jira_fixtures import LONG_HISTORY, LONG_KEY, OTHER
 
 FIRST_LONG_HISTORY, LAST_LONG_HISTORY = 210000, 210000 + LONG_HISTORY - 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from restrat_sync.sandbox.jira_render import (
+from restrat_sandbox.jira_render import (
     CLOUD_ISSUE_CHANGELOG,
     CLOUD_SEARCH_CHANGELOG,
     DC_CHANGELOG,

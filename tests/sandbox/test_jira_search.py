@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox import jira_api, jql
-from restrat_sync.sandbox.server import SandboxServer
+from restrat_sandbox import jira_api, jql
+from restrat_sandbox.server import SandboxServer
 from tests.sandbox.jira_fixtures import FILLER_STORIES
 
 PAY_ISSUES = 5 + FILLER_STORIES  # PAY-1 .. PAY-5 plus the filler stories

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from restrat_sync.sandbox.server import SandboxServer
-from restrat_sync.sandbox.timefmt import parse_jira_datetime
+from restrat_sandbox.server import SandboxServer
+from restrat_sandbox.timefmt import parse_jira_datetime
 
 FLAVORS = [("cloud", "3"), ("datacenter", "2")]
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from restrat_sync.sandbox.catalogue import PRIORITIES
-from restrat_sync.sandbox.jql import JqlContext, JqlError, parse_jql, search, validate_fields
-from restrat_sync.sandbox.model import (
+from restrat_sandbox.catalogue import PRIORITIES
+from restrat_sandbox.jql import JqlContext, JqlError, parse_jql, search, validate_fields
+from restrat_sandbox.model import (
     Issue,
     IssueType,
     Portfolio,

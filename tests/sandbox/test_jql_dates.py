@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from restrat_sync.sandbox.jql import JqlContext, search
-from restrat_sync.sandbox.jql._dates import date_function
-from restrat_sync.sandbox.model import Issue, IssueType, Portfolio, Project, Status, User
-from restrat_sync.sandbox.timefmt import epoch_millis
+from restrat_sandbox.jql import JqlContext, search
+from restrat_sandbox.jql._dates import date_function
+from restrat_sandbox.model import Issue, IssueType, Portfolio, Project, Status, User
+from restrat_sandbox.timefmt import epoch_millis
 
 BERLIN = User("acc-berlin", "berta", "Berta Berlin", "berta@example.com", "Europe/Berlin")
 LONDONER = User("acc-utc", "uma", "Uma Utc", "uma@example.com", "UTC")

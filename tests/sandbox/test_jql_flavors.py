@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from restrat_sync.sandbox.generator import generate_portfolio
-from restrat_sync.sandbox.jql import JqlContext, search
+from restrat_sandbox.generator import generate_portfolio
+from restrat_sandbox.jql import JqlContext, search
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

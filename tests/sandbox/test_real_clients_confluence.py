@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from atlassian import Confluence
 
-from restrat_sync.sandbox.server import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
-from restrat_sync.sandbox.storage_xml import normalise_storage
+from restrat_sandbox.server import DEFAULT_TOKEN, DEFAULT_USER, SandboxServer
+from restrat_sandbox.storage_xml import normalise_storage
 from tests.sandbox.confluence_fixtures import reset
 
 STORAGE = (

@@ -14,8 +14,8 @@ import pytest
 from atlassian import Jira
 from requests import HTTPError
 
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
-from restrat_sync.sandbox.server import DEFAULT_TOKEN, DEFAULT_USER
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox.server import DEFAULT_TOKEN, DEFAULT_USER
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 JQL = "project = PAY ORDER BY key ASC"

@@ -20,10 +20,10 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.cache import open_cache
 from restrat_sync.config import MIN_SYNC_SECONDS
 from restrat_sync.model.periods import last_complete
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.settings import load_settings
 from restrat_sync.sync import SyncObserver
 from restrat_sync.worker.health import WorkerTelemetry

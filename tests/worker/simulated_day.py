@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.worker.jobs import CADENCE_JOBS, SYNC, Jobs
 from restrat_sync.worker.schedule import job_triggers, latest_firing
 from tests.worker.sandboxed import FakeClock, make_jobs, worker_env

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from restrat_sandbox import SandboxServer
 from restrat_sync import dashboards
 from restrat_sync.cache.models import Issue
 from restrat_sync.cache.snapshots import read_snapshots
@@ -18,7 +19,6 @@ from restrat_sync.dashboards import Selection
 from restrat_sync.http import RetryPolicy, create_session
 from restrat_sync.metrics.compute import CURRENT
 from restrat_sync.model.periods import ROLLING_LABEL, week_of
-from restrat_sync.sandbox import SandboxServer
 from restrat_sync.worker.jobs import SYNC, Jobs
 from tests.e2e.conftest import transition
 from tests.pages.builders import parse

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from restrat_sandbox import SandboxServer
 from restrat_sync.cache.snapshots import read_snapshots
 from restrat_sync.model.periods import ROLLING_LABEL
-from restrat_sync.sandbox import SandboxServer
 from restrat_sync.worker.jobs import Jobs
 from tests.worker.sandboxed import (
     SteppingClock,

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Connection
 
+from restrat_sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.cache import open_cache
 from restrat_sync.cache.engine import MIGRATION_LOCK_ID
-from restrat_sync.sandbox import SandboxOptions, SandboxServer, create_sandbox
 from restrat_sync.worker.locks import job_runs
 from restrat_sync.worker.signals import hold_signals, release_held_signals, stop_on_signals
 from tests.conftest import Databases
