@@ -3,13 +3,14 @@
 Data flows one way: the sandbox (and the demo, the tests, the benchmarks) import the product's
 public pieces, never the reverse. The one door is the command line: the ``sandbox`` and
 ``demo`` commands import the sandbox inside their own functions in cli.py, so that it is
-loaded only when one of them is chosen, or, for ``_add_sandbox`` (the sandbox's options), when
-the parser is built.
+loaded only when one of them is chosen (the sandbox's options are parsed by its own parser).
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 PRODUCT = Path(__file__).resolve().parents[1] / "src" / "restrat_sync"
 SANDBOX = "restrat_sandbox"
 # (module, top-level function) pairs where the product may import the sandbox.
-DOORS = frozenset({("cli.py", "_add_sandbox"), ("cli.py", "_run_sandbox"), ("cli.py", "_run_demo")})
+DOORS = frozenset({("cli.py", "_run_sandbox"), ("cli.py", "_run_demo")})
 
 
 def sandbox_imports(source: str, module: str) -> list[tuple[int, str]]:
@@ -118,3 +119,21 @@ def test_the_rule_finds_every_import_outside_the_doors(
     """Top-level, conditional, in-another-function, in-a-method and importlib imports are
     found, with their line; the doors, and names that only look alike, are not."""
     assert sandbox_imports(source, module) == found
+
+
+def test_commands_other_than_sandbox_and_demo_never_load_the_sandbox() -> None:
+    """Building the parser and running `check --help` (any command but the two doors) leaves
+    ``restrat_sandbox`` unimported: checked in a fresh interpreter."""
+    script = (
+        "import sys\n"
+        "from restrat_sync.cli import main\n"
+        "try:\n"
+        "    main(['check', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('restrat_sandbox')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

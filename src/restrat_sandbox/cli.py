@@ -18,6 +18,19 @@ from restrat_sandbox import (
 from restrat_sync.errors import ConfigError
 
 
+def sandbox_parser() -> argparse.ArgumentParser:
+    """The options of ``restrat-sync sandbox``."""
+    parser = argparse.ArgumentParser(
+        prog="restrat-sync sandbox",
+        description="Serve a local stand-in for Jira (at /) and Confluence (at /wiki) that "
+        "speaks their REST APIs, with a generated portfolio. It prints its URLs and "
+        "credentials. Admin endpoints: GET/DELETE /_sandbox/stats, POST /_sandbox/reset, "
+        "/_sandbox/holds (docs/sandbox.md).",
+    )
+    add_sandbox_arguments(parser)
+    return parser
+
+
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flavor", choices=FLAVORS, default="cloud", help="default: cloud")
     parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback)")

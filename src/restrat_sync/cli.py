@@ -36,7 +36,11 @@ SYNC_POLICY = RetryPolicy()
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.func is _run_sandbox:
+        args.sandbox_args = extra  # the sandbox's own parser reads them (and its --help)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.func is not _run_run:  # only the worker takes over the signals held at start
         release_held_signals()
     configure_logging(args.verbose, _log_format(args))
@@ -590,23 +594,21 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_sandbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from restrat_sandbox.cli import add_sandbox_arguments
-
+    # Its options belong to the sandbox package, which only this command loads: the parser
+    # leaves them to the sandbox's own (``main`` hands them over), so no other command imports
+    # the sandbox.
     sandbox = commands.add_parser(
         "sandbox",
+        add_help=False,
         help="serve a local Jira + Confluence stand-in for trials and tests",
-        description="Serve a local stand-in for Jira (at /) and Confluence (at /wiki) that "
-        "speaks their REST APIs, with a generated portfolio. It prints its URLs and "
-        "credentials. Admin endpoints: GET/DELETE /_sandbox/stats, POST /_sandbox/reset.",
     )
-    add_sandbox_arguments(sandbox)
-    sandbox.set_defaults(func=_run_sandbox)
+    sandbox.set_defaults(func=_run_sandbox, sandbox_args=[])
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from restrat_sandbox.cli import serve_sandbox
+    from restrat_sandbox.cli import sandbox_parser, serve_sandbox
 
-    return serve_sandbox(args)
+    return serve_sandbox(sandbox_parser().parse_args(args.sandbox_args))
 
 
 if __name__ == "__main__":
