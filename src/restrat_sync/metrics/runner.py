@@ -100,13 +100,19 @@ def _collector_paused() -> Iterator[None]:
     long-lived objects (items, timelines, results), and every so many allocations the collector
     walks all of them: a dozen full passes on 100,000 issues, about a third of the run's time,
     that reclaim nothing, since these objects hold no reference cycles. Reference counting still
-    frees everything as usual."""
+    frees everything as usual.
+
+    Afterwards the objects the run allocated go straight to the oldest generation (a freeze
+    and an unfreeze move them there without a look at any): the first collection after the
+    pause would otherwise walk every one of them to promote it, 0.8 s on 100,000 issues."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
