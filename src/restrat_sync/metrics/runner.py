@@ -152,8 +152,9 @@ def _compute_and_store(
 
 Hashes = dict[SnapshotKey, str]  # (scope, metric) -> the value's ``value_hash``
 
-# Below these, forking and sending the results back cost more than a second core saves.
-FORK_FROM_ITEMS = 5_000
+# Below these, forking and sending the results back cost more than a second core saves: on the
+# 10,000 issues of the medium dataset forking made the run 0.5 s slower (docs/performance.md).
+FORK_FROM_ITEMS = 50_000
 FORK_FROM_PERIODS = 8
 
 
