@@ -3,7 +3,10 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+
+from sqlalchemy import text as sql
 
 from restrat_sync.cache import Cache
 from restrat_sync.cache.portfolio import read_portfolio
@@ -124,6 +127,26 @@ def test_an_equal_value_keeps_its_snapshot_and_when_it_last_changed(cache: Cache
     assert (moved.added, moved.changed, moved.removed) == ((), (load,), ())
     computed = {(s.scope, s.metric): s.computed_at for s in read_snapshots(cache)}
     assert computed == {flow: NOW, load: latest}
+
+
+def test_snapshots_are_stored_compressed_on_sqlite_and_read_back_equal(cache: Cache) -> None:
+    """A snapshot's key lists repeat issue keys: SQLite holds the value zlib-compressed (a
+    fraction of its JSON text), PostgreSQL as JSON (it compresses large values itself); both
+    give back the value stored. A row written as JSON text before still reads."""
+    keys = [f"PAY-{number}" for number in range(1_000)]
+    value = {"velocity": {"count": 1_000, "keys": keys}, "flow_time": {"keys": keys, "p85": 2.5}}
+    store_snapshots(cache, "2026-W47", {("overall", "flow"): value}, NOW)
+    text = json.dumps(value, separators=(",", ":"))
+    with cache.engine.connect() as connection:
+        raw = connection.execute(sql("SELECT value FROM metric_snapshots")).scalar_one()
+        if cache.engine.dialect.name == "sqlite":
+            assert isinstance(raw, bytes)
+            assert len(raw) < len(text) / 4
+            connection.execute(sql("UPDATE metric_snapshots SET value = :text"), {"text": text})
+            connection.commit()
+        else:
+            assert raw == value  # JSON, decoded by the driver
+    assert [s.value for s in read_snapshots(cache)] == [value]
 
 
 def test_snapshot_differences_are_found_by_hash() -> None:

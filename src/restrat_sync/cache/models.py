@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from restrat_sync.cache.types import UTCDateTime
+from restrat_sync.cache.types import CompressedJSON, UTCDateTime
 
 # Explicit constraint names, so that later migrations can address them on both backends.
 NAMING_CONVENTION = {
@@ -216,7 +216,7 @@ class MetricSnapshot(Base):
     scope: Mapped[str]  # "overall", "theme:GROWTH"
     metric: Mapped[str]
     computed_at: Mapped[datetime]  # when the value was last computed *with a different value*
-    value: Mapped[Any] = mapped_column(JSON)
+    value: Mapped[Any] = mapped_column(CompressedJSON)  # compressed on SQLite
     value_hash: Mapped[str | None]  # sha256 of the value's canonical JSON: compared, not read
 
 

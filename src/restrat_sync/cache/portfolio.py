@@ -97,9 +97,15 @@ class _Raw:
         self.sqlite = connection.dialect.name == "sqlite"
 
     def rows(self, sql: str) -> Iterator[tuple[Any, ...]]:
-        result = self.connection.execution_options(yield_per=STREAM_ROWS).exec_driver_sql(sql)
-        for row in result:
-            yield tuple(row)
+        # The driver's own cursor, in batches: SQLAlchemy's result layer costs about a
+        # microsecond a row, half a second on the 380,000 rows of 100,000 issues.
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            while batch := cursor.fetchmany(STREAM_ROWS):
+                yield from batch
+        finally:
+            cursor.close()
 
     def grouped(
         self, table: str, columns: tuple[str, ...], build: Callable[[tuple[Any, ...]], Any]

@@ -85,14 +85,20 @@ def store_snapshots(
     values: Mapping[SnapshotKey, Any],
     now: datetime,
     closing: Closing | None = None,
+    hashes: Mapping[SnapshotKey, str] | None = None,
 ) -> SnapshotDiff:
     """Make ``values`` ((scope, metric) -> JSON) the period's snapshots, in one transaction.
     Only a value that differs from the stored one is written, with ``now`` as its
     ``computed_at``; an equal one keeps its row, so ``computed_at`` says when the value last
     changed. ``closing`` (a calendar period): once the period has ended, the changed values'
-    restatements are recorded with them (``cache.restatements``)."""
+    restatements are recorded with them (``cache.restatements``). ``hashes``: each value's
+    ``value_hash``, when the caller has it already; then only the values written are read."""
     table = cast(Table, MetricSnapshot.__table__)
-    fresh = {key: value_hash(value) for key, value in values.items()}
+    fresh = (
+        {key: value_hash(value) for key, value in values.items()}
+        if hashes is None
+        else dict(hashes)
+    )
     with cache.transaction() as session:
         rows = session.execute(
             select(table.c.scope, table.c.metric, table.c.value_hash).where(

@@ -62,6 +62,7 @@ __all__ = [
     "INITIATIVE_PREFIX",
     "OVERALL",
     "UNALIGNED_SCOPE",
+    "PeriodBatch",
     "PeriodMetrics",
     "Prepared",
     "compute_current",
@@ -91,10 +92,31 @@ def compute_periods(
     prepared: Prepared, periods: Sequence[Period], now: datetime
 ) -> list[PeriodMetrics]:
     """Every metric of every scope for each period."""
-    run = _Run.of(prepared, now)
-    themes = _touching(prepared.spans, periods)
-    initiatives = _touching(prepared.initiative_spans, periods)
-    return [_period(run, period, themes[i], initiatives[i]) for i, period in enumerate(periods)]
+    batch = PeriodBatch.of(prepared, periods, now)
+    return [batch.compute(index) for index in range(len(periods))]
+
+
+@dataclass
+class PeriodBatch:
+    """Periods to compute, with what they share (the items touching each one, found for all of
+    them at once). ``compute(index)`` depends on nothing else, so the periods can be computed in
+    any order and in any process holding the batch (``metrics.runner`` forks two)."""
+
+    periods: Sequence[Period]
+    _run: _Run
+    _themes: list[_Touching]
+    _initiatives: list[_Touching]
+
+    @classmethod
+    def of(cls, prepared: Prepared, periods: Sequence[Period], now: datetime) -> PeriodBatch:
+        themes = _touching(prepared.spans, periods)
+        initiatives = _touching(prepared.initiative_spans, periods)
+        return cls(periods, _Run.of(prepared, now), themes, initiatives)
+
+    def compute(self, index: int) -> PeriodMetrics:
+        """Every metric of every scope for ``periods[index]``."""
+        period = self.periods[index]
+        return _period(self._run, period, self._themes[index], self._initiatives[index])
 
 
 @dataclass

@@ -14,6 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 _PLAIN = (str, int, bool, type(None))
+# Each result dataclass's field names: ``dataclasses.fields`` costs more than the conversion
+# of a small result, and a run converts hundreds of thousands.
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def as_json(value: Any) -> Any:
@@ -27,8 +30,11 @@ def as_json(value: Any) -> Any:
     if kind is tuple or kind is list:
         # Key lists dominate snapshots (tens of thousands of strings): skip the dispatch.
         return [item if type(item) is str else as_json(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: as_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: as_json(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(key): as_json(item) for key, item in value.items()}
     if isinstance(value, (set, frozenset)):

@@ -27,13 +27,20 @@ from typing import Any
 from restrat_sync.cache import Cache
 from restrat_sync.cache.changes import Changes, pending_changes
 from restrat_sync.cache.portfolio import last_sync_by, read_portfolio
-from restrat_sync.cache.restatements import Closing, RestatementRecord
-from restrat_sync.cache.snapshots import record_attribution, store_snapshots, theme_history
+from restrat_sync.cache.restatements import Closing, RestatementRecord, SnapshotKey
+from restrat_sync.cache.snapshots import (
+    record_attribution,
+    store_snapshots,
+    theme_history,
+    value_hash,
+)
 from restrat_sync.config import Config
 from restrat_sync.errors import RestratError
+from restrat_sync.forks import available_cores, forked_map
 from restrat_sync.metrics.asof import portfolio_as_of, run_history_as_of
 from restrat_sync.metrics.compute import (
     CURRENT,
+    PeriodBatch,
     PeriodMetrics,
     Prepared,
     compute_current,
@@ -93,13 +100,19 @@ def _collector_paused() -> Iterator[None]:
     long-lived objects (items, timelines, results), and every so many allocations the collector
     walks all of them: a dozen full passes on 100,000 issues, about a third of the run's time,
     that reclaim nothing, since these objects hold no reference cycles. Reference counting still
-    frees everything as usual."""
+    frees everything as usual.
+
+    Afterwards the objects the run allocated go straight to the oldest generation (a freeze
+    and an unfreeze move them there without a look at any): the first collection after the
+    pause would otherwise walk every one of them to promote it, 0.8 s on 100,000 issues."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -126,19 +139,65 @@ def _compute_and_store(
         )
     periods, touched = _scope(prepared, periods, since, theme_before)
     seconds["prepare"] = _lap(started) - seconds["load"]
-    results = compute_periods(prepared, periods, now)
+    computed = _computed_periods(prepared, periods, now)
+    results = [result for result, _ in computed]
     current = compute_current(prepared, now)
     seconds["compute"] = _lap(started) - seconds["load"] - seconds["prepare"]
     queued = functools.cache(functools.partial(_changed_issues, cache, since))
     restate = Restater(queued, prepared.graph.ancestors)
-    changed, restated = _store(cache, results, current, now, restate)
+    changed, restated = _store(cache, computed, current, now, restate)
     seconds["store"] = _lap(started) - sum(seconds.values())
     return MetricsRun(prepared, results, current, seconds, touched, changed, restated)
 
 
+Hashes = dict[SnapshotKey, str]  # (scope, metric) -> the value's ``value_hash``
+
+# Below these, forking and sending the results back cost more than a second core saves: on the
+# 10,000 issues of the medium dataset forking made the run 0.5 s slower (docs/performance.md).
+FORK_FROM_ITEMS = 50_000
+FORK_FROM_PERIODS = 8
+
+
+def _computed_periods(
+    prepared: Prepared, periods: Sequence[Period], now: datetime
+) -> list[tuple[PeriodMetrics, Hashes]]:
+    """Every period's metrics with the hashes of their JSON values, computed on every core
+    (``forks``) when there is enough to compute: each core takes the next period as it
+    finishes one, the longest periods first."""
+    batch = PeriodBatch.of(prepared, periods, now)
+    big = len(prepared.items) >= FORK_FROM_ITEMS and len(periods) >= FORK_FROM_PERIODS
+    longest_first = sorted(range(len(periods)), key=lambda i: periods[i].start - periods[i].end)
+    task = functools.partial(_computed_period, batch)
+    return forked_map(task, len(periods), available_cores() if big else 1, longest_first)
+
+
+def _computed_period(batch: PeriodBatch, index: int) -> tuple[PeriodMetrics, Hashes]:
+    """One period's metrics and the hashes of their JSON values, which the store compares with
+    the stored ones: hashing where the period is computed spreads it over the cores too."""
+    result = batch.compute(index)
+    return result, {key: value_hash(as_json(value)) for key, value in result.results.items()}
+
+
+class _AsJson(Mapping[SnapshotKey, Any]):
+    """A period's results as JSON values, converted when read: the store reads only the values
+    it writes, and most values of most runs are unchanged."""
+
+    def __init__(self, results: Mapping[SnapshotKey, Any]) -> None:
+        self._results = results
+
+    def __getitem__(self, key: SnapshotKey) -> Any:
+        return as_json(self._results[key])
+
+    def __iter__(self) -> Iterator[SnapshotKey]:
+        return iter(self._results)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+
 def _store(
     cache: Cache,
-    results: Sequence[PeriodMetrics],
+    computed: Sequence[tuple[PeriodMetrics, Hashes]],
     current: Mapping[tuple[str, str], Any],
     now: datetime,
     restate: Restater,
@@ -147,15 +206,13 @@ def _store(
     numbers of closed periods restated."""
     changed = 0
     restated: list[RestatementRecord] = []
-    for result in results:
-        values = {key: as_json(value) for key, value in result.results.items()}
+    for result, hashes in computed:
         period = result.period
         closing = None if period.kind == "rolling" else Closing(period.end, restate)
-        diff = store_snapshots(cache, period.label, values, now, closing)
+        diff = store_snapshots(cache, period.label, _AsJson(result.results), now, closing, hashes)
         changed += len(diff)
         restated += diff.restated
-    values = {key: as_json(value) for key, value in current.items()}
-    changed += len(store_snapshots(cache, CURRENT, values, now))
+    changed += len(store_snapshots(cache, CURRENT, _AsJson(current), now))
     return changed, tuple(restated)
 
 
