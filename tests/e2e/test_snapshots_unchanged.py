@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from restrat_sandbox import SandboxOptions, create_sandbox
 from restrat_sync.cache import open_cache
 from restrat_sync.cache.models import MetricSnapshot
 from restrat_sync.config import load_config
@@ -33,7 +34,6 @@ from restrat_sync.http import create_session
 from restrat_sync.metrics import runner
 from restrat_sync.metrics.runner import compute_and_store
 from restrat_sync.model.periods import recent_periods
-from restrat_sync.sandbox import SandboxOptions, create_sandbox
 from restrat_sync.starter import write_starter
 from restrat_sync.sync import SyncOptions, open_syncer
 from tests.e2e.conftest import NOW, settings_for
